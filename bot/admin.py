@@ -1,0 +1,231 @@
+"""`/tandem admin …`: who may use it, and what each setup command does."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.clock import utcnow
+from bot.commands import CommandRequest, Reply
+from bot.services import Services
+from bot.sync import sync_teams
+from bot.views.admin import admin_help, partnership_list, sync_report, team_list
+from bot.views.common import notice
+from rituals.commands import (
+    AddPartnership,
+    AddTeam,
+    AdminHelp,
+    AdminStatus,
+    CommandError,
+    ListPartnerships,
+    ListTeams,
+    RemovePartnership,
+    RemoveTeam,
+    SyncTeams,
+    parse_admin,
+)
+from storage import audit
+from storage.db import transaction
+from storage.org import (
+    InUse,
+    NameTaken,
+    NotFound,
+    add_partnership,
+    add_team,
+    describe_partnership,
+    list_partnerships,
+    list_teams,
+    remove_partnership,
+    remove_team,
+)
+
+REFUSAL = (
+    "Only Tandem admins can change the setup: workspace admins and owners, and the people "
+    "listed in TANDEM_ADMIN_USER_IDS. Ask one of them, or see `/tandem help` for what you can do."
+)
+_ADMIN_TTL_SECONDS = 300.0
+
+
+class AdminCheck:
+    """Workspace admins/owners (from users.info) plus the configured ids, cached briefly."""
+
+    def __init__(self, configured: frozenset[str]) -> None:
+        self._configured = configured
+        self._cache: dict[str, tuple[bool, float]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, client: WebClient, user_id: str) -> bool:
+        if user_id in self._configured:
+            return True
+        with self._lock:
+            hit = self._cache.get(user_id)
+        if hit is not None and time.monotonic() - hit[1] < _ADMIN_TTL_SECONDS:
+            return hit[0]
+        try:
+            user = client.users_info(user=user_id)["user"]
+        except SlackApiError:
+            return False
+        allowed = bool(user.get("is_admin") or user.get("is_owner")) and not user.get("deleted")
+        with self._lock:
+            self._cache[user_id] = (allowed, time.monotonic())
+        return allowed
+
+
+def status_counts(services: Services) -> dict[str, int]:
+    """Outbox counts by status; the outbox module fills this in once it exists."""
+    return {}
+
+
+class AdminCommands:
+    def __init__(self, services: Services, is_admin: AdminCheck) -> None:
+        self.services = services
+        self.is_admin = is_admin
+
+    def __call__(self, req: CommandRequest) -> Reply:
+        if not self.is_admin(req.client, req.user_id):
+            return notice(REFUSAL)
+        parsed = parse_admin(req.text)
+        if isinstance(parsed, CommandError):
+            return notice(parsed.message, hint="`/tandem admin help` lists every admin command.")
+        if isinstance(parsed, AdminHelp):
+            return admin_help()
+        if isinstance(parsed, AdminStatus):
+            return notice("Scheduler and outbox status will appear here once rituals are running.")
+        return self._change(req, parsed)
+
+    def _change(self, req: CommandRequest, parsed: Any) -> Reply:
+        workspace_id = req.workspace_id
+        now = utcnow()
+        try:
+            if isinstance(parsed, ListTeams):
+                with self.services.sessions() as session:
+                    return team_list(list_teams(session, workspace_id))
+            if isinstance(parsed, ListPartnerships):
+                with self.services.sessions() as session:
+                    return partnership_list(list_partnerships(session, workspace_id))
+            if isinstance(parsed, SyncTeams):
+                results = sync_teams(self.services, req.client, workspace_id, parsed.name)
+                if not results:
+                    return notice(
+                        f"No team called `{parsed.name}`."
+                        if parsed.name
+                        else "There are no teams yet.",
+                        hint="`/tandem admin team add Marketing @marketing` defines one.",
+                    )
+                return sync_report(results)
+            if isinstance(parsed, AddTeam):
+                return self._add_team(req, parsed, workspace_id, now)
+            if isinstance(parsed, RemoveTeam):
+                with transaction(self.services.sessions) as session:
+                    team = remove_team(session, workspace_id, parsed.name)
+                    audit.record(
+                        session,
+                        workspace_id=workspace_id,
+                        actor=req.user_id,
+                        action="team.remove",
+                        target=f"team:{team.name}",
+                        before={
+                            "name": team.name,
+                            "source": f"{team.source_kind}:{team.source_id}",
+                        },
+                        after=None,
+                        now=now,
+                    )
+                return notice(f"Removed team *{team.name}*.")
+            if isinstance(parsed, AddPartnership):
+                return self._add_partnership(req, parsed, workspace_id, now)
+            if isinstance(parsed, RemovePartnership):
+                with transaction(self.services.sessions) as session:
+                    found = remove_partnership(session, workspace_id, parsed.name)
+                    audit.record(
+                        session,
+                        workspace_id=workspace_id,
+                        actor=req.user_id,
+                        action="partnership.remove",
+                        target=f"partnership:{found.name}",
+                        before={"name": found.name, "channel": found.channel_id},
+                        after=None,
+                        now=now,
+                    )
+                return notice(f"Removed partnership *{found.name}* and its rituals.")
+        except NotFound as exc:
+            return notice(
+                f"I can't find `{exc}`.", hint="`/tandem admin team list` shows what exists."
+            )
+        except NameTaken as exc:
+            return notice(f"`{exc}` already exists; pick another name or remove the old one first.")
+        except InUse as exc:
+            return notice(f"That team is still part of: {exc}. Remove the partnership first.")
+        raise AssertionError(f"unhandled admin command {parsed!r}")
+
+    def _add_team(
+        self, req: CommandRequest, parsed: AddTeam, workspace_id: int, now: datetime
+    ) -> Reply:
+        with transaction(self.services.sessions) as session:
+            team = add_team(
+                session, workspace_id, parsed.name, parsed.source.kind, parsed.source.slack_id, now
+            )
+            audit.record(
+                session,
+                workspace_id=workspace_id,
+                actor=req.user_id,
+                action="team.add",
+                target=f"team:{team.name}",
+                before=None,
+                after={"name": team.name, "source": f"{team.source_kind}:{team.source_id}"},
+                now=now,
+            )
+        try:
+            results = sync_teams(self.services, req.client, workspace_id, parsed.name)
+        except SlackApiError as exc:
+            return notice(
+                f"Added team *{parsed.name}*, but I couldn't read its members yet "
+                f"(`{exc.response.get('error')}`).",
+                hint="For a channel, invite me with `/invite @Tandem`, then `/tandem admin team sync`.",
+            )
+        count = results[0].members if results else 0
+        return notice(
+            f"Added team *{parsed.name}* with {count} member{'s' if count != 1 else ''}.",
+            hint="Membership is re-read from Slack every hour and on `/tandem admin team sync`.",
+        )
+
+    def _add_partnership(
+        self, req: CommandRequest, parsed: AddPartnership, workspace_id: int, now: datetime
+    ) -> Reply:
+        with transaction(self.services.sessions) as session:
+            partnership = add_partnership(
+                session,
+                workspace_id,
+                parsed.name,
+                parsed.team_names,
+                parsed.channel_id,
+                parsed.leader_ids,
+                parsed.interdependence,
+                now,
+            )
+            summary = describe_partnership(session, partnership)
+            audit.record(
+                session,
+                workspace_id=workspace_id,
+                actor=req.user_id,
+                action="partnership.add",
+                target=f"partnership:{summary.name}",
+                before=None,
+                after={
+                    "teams": list(summary.team_names),
+                    "channel": summary.channel_id,
+                    "leaders": list(summary.leader_ids),
+                    "type": summary.interdependence_type,
+                },
+                now=now,
+            )
+        return notice(
+            f"Partnership *{summary.name}* created around <#{summary.channel_id}> "
+            f"({summary.interdependence_type}).",
+            hint="Make sure I'm in that channel (`/invite @Tandem`).",
+        )

@@ -1,0 +1,96 @@
+"""Routing `/tandem <subcommand>` to the code that answers it.
+
+The router acks first: `help` and unknown words are answered in the ack
+itself (nothing to compute), everything else gets an empty ack and then an
+ephemeral `respond()` once its work is done.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.services import Services
+from bot.views.common import notice
+from bot.views.help import help_message
+from rituals.commands import split_subcommand, suggest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRequest:
+    user_id: str
+    slack_team_id: str
+    channel_id: str
+    text: str  # the words after the subcommand, Slack-escaped
+    trigger_id: str
+    client: WebClient
+    services: Services
+
+    @property
+    def workspace_id(self) -> int:
+        return self.services.workspace_id(self.slack_team_id)
+
+
+Reply = dict[str, Any] | None
+Handler = Callable[[CommandRequest], Reply]
+
+
+class CommandRouter:
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
+
+    def add(self, name: str, handler: Handler) -> None:
+        self._handlers[name] = handler
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(self._handlers) | {"help"}
+
+    def __call__(
+        self,
+        ack: Callable[..., Any],
+        body: dict[str, Any],
+        respond: Callable[..., Any],
+        client: WebClient,
+        services: Services,
+    ) -> None:
+        name, rest = split_subcommand(str(body.get("text", "")))
+        handler = self._handlers.get(name)
+        if handler is None:
+            ack(self._help_reply(name))
+            return
+        ack()
+        request = CommandRequest(
+            user_id=str(body.get("user_id", "")),
+            slack_team_id=str(body.get("team_id", "")),
+            channel_id=str(body.get("channel_id", "")),
+            text=rest,
+            trigger_id=str(body.get("trigger_id", "")),
+            client=client,
+            services=services,
+        )
+        try:
+            reply = handler(request)
+        except Exception:
+            log.exception("/tandem %s failed", name)
+            reply = notice(
+                "Sorry, something went wrong on our side and nothing was changed. "
+                "Please try again in a minute."
+            )
+        if reply is not None:
+            respond(response_type="ephemeral", replace_original=False, **reply)
+
+    def _help_reply(self, name: str) -> dict[str, Any]:
+        if name == "help":
+            return help_message(show_admin=True)
+        hint = suggest(name, tuple(sorted(self.names)))
+        preface = f"I don't know `/tandem {name}`." + (
+            f" Did you mean `/tandem {hint}`?" if hint else ""
+        )
+        return help_message(show_admin=True, preface=preface)

@@ -1,0 +1,12 @@
+"""Listeners, one module per surface; each exposes `register(app, services)`."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.listeners import commands
+from bot.services import Services
+
+
+def register(app: App, services: Services) -> None:
+    commands.register(app, services)

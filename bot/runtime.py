@@ -1,0 +1,49 @@
+"""Background work inside a running bot: periodic team sync, and later the ritual tick and senders.
+
+Jobs live in an in-memory APScheduler; nothing about them is stored, so
+every replica can run the same jobs (the database decides who does what).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from slack_sdk import WebClient
+from sqlalchemy import select
+
+from bot.services import Services
+from bot.sync import sync_teams
+from storage.models import Workspace
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[], None]
+
+
+def periodic_sync(services: Services, client: WebClient) -> Job:
+    def run() -> None:
+        with services.sessions() as session:
+            workspace_ids = list(session.scalars(select(Workspace.id)))
+        for workspace_id in workspace_ids:
+            try:
+                sync_teams(services, client, workspace_id)
+            except Exception:
+                log.exception("periodic team sync failed for workspace %s", workspace_id)
+
+    return run
+
+
+def start_background(services: Services, client: WebClient) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(daemon=True)
+    scheduler.add_job(
+        periodic_sync(services, client),
+        IntervalTrigger(minutes=services.settings.sync_interval_minutes),
+        id="team-sync",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,96 @@
+"""Replies to admin setup commands."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
+
+from bot.sync import SyncResult
+from rituals.commands import ADMIN_USAGE
+from storage.org import PartnershipSummary, TeamSummary
+
+
+def _message(text: str, blocks: Sequence[Any]) -> dict[str, Any]:
+    return {"text": text, "blocks": [b.to_dict() for b in blocks]}
+
+
+def admin_help() -> dict[str, Any]:
+    lines = "\n".join(f"`{usage}`\n{summary}" for usage, summary in ADMIN_USAGE)
+    return _message(
+        "Tandem admin commands",
+        [HeaderBlock(text="Tandem admin"), SectionBlock(text=MarkdownTextObject(text=lines))],
+    )
+
+
+def _source(kind: str, slack_id: str) -> str:
+    return f"<!subteam^{slack_id}>" if kind == "usergroup" else f"<#{slack_id}>"
+
+
+def team_list(teams: Sequence[TeamSummary]) -> dict[str, Any]:
+    if not teams:
+        return _message(
+            "No teams yet.",
+            [
+                SectionBlock(text=MarkdownTextObject(text="No teams yet.")),
+                ContextBlock(
+                    elements=[
+                        MarkdownTextObject(
+                            text="Start with `/tandem admin team add Marketing @marketing` "
+                            "and `/tandem admin team add IT #it-team`."
+                        )
+                    ]
+                ),
+            ],
+        )
+    lines = []
+    for t in teams:
+        synced = (
+            f"<!date^{int(t.last_synced_at.timestamp())}^synced {{date_short_pretty}} {{time}}|synced>"
+            if t.last_synced_at
+            else "never synced"
+        )
+        lines.append(
+            f"*{t.name}* · {_source(t.source_kind, t.source_id)} · {t.member_count} members · {synced}"
+        )
+    return _message(
+        f"{len(teams)} teams", [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]
+    )
+
+
+def partnership_list(partnerships: Sequence[PartnershipSummary]) -> dict[str, Any]:
+    if not partnerships:
+        return _message(
+            "No partnerships yet.",
+            [
+                SectionBlock(text=MarkdownTextObject(text="No partnerships yet.")),
+                ContextBlock(
+                    elements=[
+                        MarkdownTextObject(
+                            text="`/tandem admin partnership add Marketing IT channel=#mkt-it "
+                            "leaders=@ana,@raj type=reciprocal`"
+                        )
+                    ]
+                ),
+            ],
+        )
+    lines = [
+        f"*{p.name}* · {' + '.join(p.team_names)} · <#{p.channel_id}> · {p.interdependence_type} · "
+        f"leaders {', '.join(f'<@{u}>' for u in p.leader_ids)}"
+        for p in partnerships
+    ]
+    return _message(
+        f"{len(partnerships)} partnerships",
+        [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))],
+    )
+
+
+def sync_report(results: Sequence[SyncResult]) -> dict[str, Any]:
+    lines = [
+        f"*{r.team}*: {r.members} members (+{r.added} / -{r.removed}"
+        + (f", {r.excluded} bots, guests or deactivated left out" if r.excluded else "")
+        + ")"
+        for r in results
+    ]
+    return _message("Teams synced", [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))])

@@ -1,0 +1,37 @@
+"""The `/tandem help` message: every subcommand, one line each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from rituals.commands import ADMIN_USAGE, SUBCOMMANDS
+
+
+def help_message(*, show_admin: bool, preface: str | None = None) -> dict[str, Any]:
+    lines = [f"`{s.usage}`\n{s.summary}" for s in SUBCOMMANDS if not s.admin]
+    blocks: list[Any] = []
+    if preface:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=preface)))
+    blocks.append(HeaderBlock(text="Tandem: rituals between teams"))
+    blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines))))
+    admin = next(s for s in SUBCOMMANDS if s.admin)
+    if show_admin:
+        blocks.append(DividerBlock())
+        admin_lines = "\n".join(f"`{usage}`\n{summary}" for usage, summary in ADMIN_USAGE)
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*Admin*\n{admin_lines}")))
+    else:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"Admins: `{admin.usage}`")]))
+    text = (
+        (preface + "\n" if preface else "")
+        + "Tandem commands: "
+        + ", ".join(s.name for s in SUBCOMMANDS)
+    )
+    return {"text": text, "blocks": [b.to_dict() for b in blocks]}

@@ -1,0 +1,347 @@
+"""Workspaces, teams, members and partnerships: the organisation Tandem serves."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from rituals.interactions import InterdependenceType
+from rituals.roster import Seat, assign_teams
+from storage.models import (
+    Member,
+    Partnership,
+    PartnershipLeader,
+    PartnershipTeam,
+    Team,
+    TeamMembership,
+    Workspace,
+)
+from storage.upsert import insert_for
+
+
+class NameTaken(Exception):
+    """A team or partnership with that name already exists in the workspace."""
+
+
+class NotFound(Exception):
+    """The named team or partnership does not exist."""
+
+
+class InUse(Exception):
+    """A team cannot go while a partnership still uses it."""
+
+
+@dataclass(frozen=True, slots=True)
+class MemberProfile:
+    """What Slack tells us about a person, already filtered for eligibility."""
+
+    slack_user_id: str
+    display_name: str
+    tz: str | None
+    is_bot: bool = False
+    is_deleted: bool = False
+    is_guest: bool = False
+    is_workspace_admin: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TeamSummary:
+    id: int
+    name: str
+    source_kind: str
+    source_id: str
+    member_count: int
+    last_synced_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PartnershipSummary:
+    id: int
+    name: str
+    channel_id: str
+    interdependence_type: str
+    team_names: tuple[str, ...]
+    leader_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RosterEntry:
+    member_id: int
+    slack_user_id: str
+    display_name: str
+    tz: str | None
+    team_id: int
+    away_until: Any
+    opted_out: tuple[str, ...]
+    active: bool
+
+
+def ensure_workspace(session: Session, slack_team_id: str, now: datetime, name: str = "") -> int:
+    stmt = (
+        insert_for(session, Workspace)
+        .values(slack_team_id=slack_team_id, name=name, created_at=now)
+        .on_conflict_do_nothing(index_elements=["slack_team_id"])
+    )
+    session.execute(stmt)
+    workspace_id = session.scalar(
+        select(Workspace.id).where(Workspace.slack_team_id == slack_team_id)
+    )
+    assert workspace_id is not None
+    return workspace_id
+
+
+def find_team(session: Session, workspace_id: int, name: str) -> Team | None:
+    return session.scalar(
+        select(Team).where(Team.workspace_id == workspace_id, func.lower(Team.name) == name.lower())
+    )
+
+
+def add_team(
+    session: Session, workspace_id: int, name: str, source_kind: str, source_id: str, now: datetime
+) -> Team:
+    if find_team(session, workspace_id, name) is not None:
+        raise NameTaken(name)
+    team = Team(
+        workspace_id=workspace_id,
+        name=name,
+        source_kind=source_kind,
+        source_id=source_id,
+        aliases=[],
+        created_at=now,
+    )
+    session.add(team)
+    session.flush()
+    return team
+
+
+def remove_team(session: Session, workspace_id: int, name: str) -> Team:
+    team = find_team(session, workspace_id, name)
+    if team is None:
+        raise NotFound(name)
+    used_by = session.scalars(
+        select(Partnership.name)
+        .join(PartnershipTeam, PartnershipTeam.partnership_id == Partnership.id)
+        .where(PartnershipTeam.team_id == team.id)
+    ).all()
+    if used_by:
+        raise InUse(", ".join(used_by))
+    session.delete(team)
+    session.flush()
+    return team
+
+
+def list_teams(session: Session, workspace_id: int) -> list[TeamSummary]:
+    counts = (
+        select(TeamMembership.team_id, func.count().label("n"))
+        .where(TeamMembership.left_at.is_(None))
+        .group_by(TeamMembership.team_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Team, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.team_id == Team.id)
+        .where(Team.workspace_id == workspace_id)
+        .order_by(func.lower(Team.name))
+    ).all()
+    return [
+        TeamSummary(t.id, t.name, t.source_kind, t.source_id, int(n), t.last_synced_at)
+        for t, n in rows
+    ]
+
+
+def upsert_members(
+    session: Session, workspace_id: int, profiles: Iterable[MemberProfile], now: datetime
+) -> dict[str, int]:
+    """Create or refresh members; returns slack user id -> member id."""
+    rows: list[dict[str, Any]] = [
+        {
+            "workspace_id": workspace_id,
+            "slack_user_id": p.slack_user_id,
+            "display_name": p.display_name,
+            "tz": p.tz,
+            "is_bot": p.is_bot,
+            "is_deleted": p.is_deleted,
+            "is_guest": p.is_guest,
+            "is_workspace_admin": p.is_workspace_admin,
+            "opted_out": [],
+            "updated_at": now,
+        }
+        for p in profiles
+    ]
+    if not rows:
+        return {}
+    stmt = insert_for(session, Member).values(rows)
+    refreshed = (
+        "display_name",
+        "tz",
+        "is_bot",
+        "is_deleted",
+        "is_guest",
+        "is_workspace_admin",
+        "updated_at",
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["workspace_id", "slack_user_id"],
+        set_={name: stmt.excluded[name] for name in refreshed},
+    )
+    session.execute(stmt)
+    ids = [r["slack_user_id"] for r in rows]
+    found = session.execute(
+        select(Member.slack_user_id, Member.id).where(
+            Member.workspace_id == workspace_id, Member.slack_user_id.in_(ids)
+        )
+    ).all()
+    return {slack_id: member_id for slack_id, member_id in found}
+
+
+def set_team_roster(
+    session: Session, team_id: int, member_ids: set[int], now: datetime
+) -> tuple[int, int]:
+    """Open memberships for newcomers, close them for leavers; returns (added, removed)."""
+    current = set(
+        session.scalars(
+            select(TeamMembership.member_id).where(
+                TeamMembership.team_id == team_id, TeamMembership.left_at.is_(None)
+            )
+        )
+    )
+    joined = member_ids - current
+    left = current - member_ids
+    if joined:
+        session.add_all(TeamMembership(team_id=team_id, member_id=m, joined_at=now) for m in joined)
+    if left:
+        session.execute(
+            update(TeamMembership)
+            .where(
+                TeamMembership.team_id == team_id,
+                TeamMembership.member_id.in_(left),
+                TeamMembership.left_at.is_(None),
+            )
+            .values(left_at=now)
+        )
+    session.execute(update(Team).where(Team.id == team_id).values(last_synced_at=now))
+    return len(joined), len(left)
+
+
+def find_partnership(session: Session, workspace_id: int, name: str) -> Partnership | None:
+    return session.scalar(
+        select(Partnership).where(
+            Partnership.workspace_id == workspace_id, func.lower(Partnership.name) == name.lower()
+        )
+    )
+
+
+def add_partnership(
+    session: Session,
+    workspace_id: int,
+    name: str,
+    team_names: Sequence[str],
+    channel_id: str,
+    leader_ids: Sequence[str],
+    interdependence: InterdependenceType,
+    now: datetime,
+) -> Partnership:
+    if find_partnership(session, workspace_id, name) is not None:
+        raise NameTaken(name)
+    teams = []
+    for team_name in team_names:
+        team = find_team(session, workspace_id, team_name)
+        if team is None:
+            raise NotFound(team_name)
+        teams.append(team)
+    partnership = Partnership(
+        workspace_id=workspace_id,
+        name=name,
+        channel_id=channel_id,
+        interdependence_type=interdependence.value,
+        settings={},
+        created_at=now,
+    )
+    partnership.teams = [PartnershipTeam(team_id=t.id, position=i) for i, t in enumerate(teams)]
+    partnership.leaders = [PartnershipLeader(slack_user_id=u) for u in leader_ids]
+    session.add(partnership)
+    session.flush()
+    return partnership
+
+
+def remove_partnership(session: Session, workspace_id: int, name: str) -> Partnership:
+    partnership = find_partnership(session, workspace_id, name)
+    if partnership is None:
+        raise NotFound(name)
+    session.execute(delete(Partnership).where(Partnership.id == partnership.id))
+    return partnership
+
+
+def describe_partnership(session: Session, partnership: Partnership) -> PartnershipSummary:
+    names = session.scalars(
+        select(Team.name)
+        .join(PartnershipTeam, PartnershipTeam.team_id == Team.id)
+        .where(PartnershipTeam.partnership_id == partnership.id)
+        .order_by(PartnershipTeam.position)
+    ).all()
+    return PartnershipSummary(
+        partnership.id,
+        partnership.name,
+        partnership.channel_id,
+        partnership.interdependence_type,
+        tuple(names),
+        tuple(sorted(leader.slack_user_id for leader in partnership.leaders)),
+    )
+
+
+def list_partnerships(session: Session, workspace_id: int) -> list[PartnershipSummary]:
+    partnerships = session.scalars(
+        select(Partnership)
+        .where(Partnership.workspace_id == workspace_id)
+        .order_by(func.lower(Partnership.name))
+    ).all()
+    return [describe_partnership(session, p) for p in partnerships]
+
+
+def partnership_roster(session: Session, partnership_id: int) -> list[RosterEntry]:
+    """Current members of a partnership's teams, each counted for one team only."""
+    positions = dict(
+        session.execute(
+            select(PartnershipTeam.team_id, PartnershipTeam.position).where(
+                PartnershipTeam.partnership_id == partnership_id
+            )
+        ).tuples()
+    )
+    rows = session.execute(
+        select(TeamMembership.member_id, TeamMembership.team_id, TeamMembership.joined_at).where(
+            TeamMembership.team_id.in_(positions), TeamMembership.left_at.is_(None)
+        )
+    ).all()
+    assignment = assign_teams((Seat(m, t, j) for m, t, j in rows), positions)
+    if not assignment:
+        return []
+    members = session.scalars(select(Member).where(Member.id.in_(assignment))).all()
+    return sorted(
+        (
+            RosterEntry(
+                member_id=m.id,
+                slack_user_id=m.slack_user_id,
+                display_name=m.display_name,
+                tz=m.tz,
+                team_id=assignment[m.id],
+                away_until=m.away_until,
+                opted_out=tuple(m.opted_out or ()),
+                active=not (m.is_deleted or m.is_bot),
+            )
+            for m in members
+        ),
+        key=lambda e: e.member_id,
+    )
+
+
+def find_member(session: Session, workspace_id: int, slack_user_id: str) -> Member | None:
+    return session.scalar(
+        select(Member).where(
+            Member.workspace_id == workspace_id, Member.slack_user_id == slack_user_id
+        )
+    )
