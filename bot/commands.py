@@ -88,9 +88,9 @@ class CommandRouter:
 
     def _help_reply(self, name: str) -> dict[str, Any]:
         if name == "help":
-            return help_message(show_admin=True)
+            return help_message(self.names, show_admin=True)
         hint = suggest(name, tuple(sorted(self.names)))
         preface = f"I don't know `/tandem {name}`." + (
             f" Did you mean `/tandem {hint}`?" if hint else ""
         )
-        return help_message(show_admin=True, preface=preface)
+        return help_message(self.names, show_admin=True, preface=preface)

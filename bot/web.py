@@ -6,10 +6,12 @@ body) gets a short 4xx; an unexpected error gets a bare 500 with no trace.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qs
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -33,6 +35,38 @@ def _reply(start_response: StartResponse, status: str, payload: dict[str, Any]) 
     return [body]
 
 
+def malformed(body: bytes, content_type: str) -> str | None:
+    """Why this body cannot be a Slack request, or None if it can.
+
+    Slack sends slash commands and interactions form-encoded (interactions
+    as a JSON `payload` field) and events as a JSON object; anything else is
+    refused here, before Bolt's parser can raise on it.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "not_utf8"
+    if not text.strip():
+        return "empty_body"
+    kind = content_type.split(";")[0].strip().lower()
+    if kind == "application/json":
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return "invalid_json"
+        return None if isinstance(parsed, dict) else "json_not_an_object"
+    if kind == "application/x-www-form-urlencoded":
+        form = parse_qs(text, keep_blank_values=True)
+        if "payload" not in form:
+            return None if "command" in form or "ssl_check" in form else "unknown_form"
+        try:
+            payload = json.loads(form["payload"][0])
+        except ValueError:
+            return "invalid_payload_json"
+        return None if isinstance(payload, dict) and "type" in payload else "payload_without_type"
+    return "unsupported_content_type"
+
+
 class TandemWSGI:
     def __init__(self, app: App, services: Services) -> None:
         self._slack = SlackRequestHandler(app, path=EVENTS_PATH)
@@ -53,6 +87,11 @@ class TandemWSGI:
             return _reply(start_response, "400 Bad Request", {"error": "bad_content_length"})
         if length > MAX_BODY_BYTES:
             return _reply(start_response, "413 Payload Too Large", {"error": "too_large"})
+        body = environ["wsgi.input"].read(length) if length else b""
+        problem = malformed(body, environ.get("CONTENT_TYPE", ""))
+        if problem:
+            return _reply(start_response, "400 Bad Request", {"error": problem})
+        environ["wsgi.input"] = io.BytesIO(body)
         try:
             return self._slack(environ, start_response)
         except Exception:

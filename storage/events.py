@@ -8,7 +8,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from storage.models import SlackEvent
-from storage.upsert import insert_for, rowcount
+from storage.upsert import insert_for, inserted, rowcount
 
 KEEP_FOR = timedelta(days=2)  # Slack retries within minutes; two days is generous.
 
@@ -20,7 +20,7 @@ def first_delivery(session: Session, event_id: str, now: datetime) -> bool:
         .values(event_id=event_id, received_at=now)
         .on_conflict_do_nothing(index_elements=["event_id"])
     )
-    return rowcount(session.execute(stmt)) == 1
+    return bool(inserted(session, stmt, SlackEvent.event_id))
 
 
 def prune(session: Session, now: datetime) -> int:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from rituals.interactions import InteractionKind
 from storage.models import Interaction
-from storage.upsert import insert_for, rowcount
+from storage.upsert import insert_for, inserted
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,4 +47,4 @@ def log(session: Session, *entries: NewInteraction) -> int:
         for e in entries
     ]
     stmt = insert_for(session, Interaction).values(rows).on_conflict_do_nothing()
-    return rowcount(session.execute(stmt))
+    return len(inserted(session, stmt, Interaction.id))

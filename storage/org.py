@@ -305,13 +305,14 @@ def list_partnerships(session: Session, workspace_id: int) -> list[PartnershipSu
 
 def partnership_roster(session: Session, partnership_id: int) -> list[RosterEntry]:
     """Current members of a partnership's teams, each counted for one team only."""
-    positions = dict(
-        session.execute(
+    positions: dict[int, int] = {
+        team_id: position
+        for team_id, position in session.execute(
             select(PartnershipTeam.team_id, PartnershipTeam.position).where(
                 PartnershipTeam.partnership_id == partnership_id
             )
-        ).tuples()
-    )
+        )
+    }
     rows = session.execute(
         select(TeamMembership.member_id, TeamMembership.team_id, TeamMembership.joined_at).where(
             TeamMembership.team_id.in_(positions), TeamMembership.left_at.is_(None)

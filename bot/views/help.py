@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -15,8 +16,12 @@ from slack_sdk.models.blocks import (
 from rituals.commands import ADMIN_USAGE, SUBCOMMANDS
 
 
-def help_message(*, show_admin: bool, preface: str | None = None) -> dict[str, Any]:
-    lines = [f"`{s.usage}`\n{s.summary}" for s in SUBCOMMANDS if not s.admin]
+def help_message(
+    available: Collection[str], *, show_admin: bool, preface: str | None = None
+) -> dict[str, Any]:
+    """Only subcommands that are wired up are listed, so help never promises too much."""
+    offered = [s for s in SUBCOMMANDS if s.name in available]
+    lines = [f"`{s.usage}`\n{s.summary}" for s in offered if not s.admin]
     blocks: list[Any] = []
     if preface:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=preface)))

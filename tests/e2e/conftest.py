@@ -1,0 +1,87 @@
+"""A running Tandem: the real WSGI app on a loopback port, talking to a fake Slack.
+
+The server here is a threaded wsgiref server so tests can share the process
+(and freezegun) with the app; `test_server.py` also starts the production
+gunicorn server through `tandem run` once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+from slack_bolt import App
+
+from bot.app import create_app
+from bot.services import Services
+from bot.settings import Settings, load_settings
+from bot.web import TandemWSGI
+from tests.fakes import FakeSlack, SlackSender
+from tests.fakes.slack_api import DEFAULT_TOKEN
+
+SIGNING_SECRET = "e2e-signing-secret"
+ADMIN = "UADMIN"
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@dataclass
+class RunningBot:
+    url: str
+    services: Services
+    app: App
+    slack: SlackSender
+    fake: FakeSlack
+
+
+def e2e_settings(db_url: str, fake: FakeSlack, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "_env_file": None,
+        "SLACK_BOT_TOKEN": DEFAULT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake.url,
+        "TANDEM_DATABASE_URL": db_url,
+        "TANDEM_ADMIN_USER_IDS": ADMIN,
+        "TANDEM_SCHEDULER_ENABLED": False,
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack().start()
+    fake.add_user(ADMIN, name="admin", tz="Europe/London")
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def bot(db_url: str, fake_slack: FakeSlack) -> Iterator[RunningBot]:
+    services = Services.from_settings(e2e_settings(db_url, fake_slack))
+    app = create_app(services)
+    server = make_server(
+        "127.0.0.1", 0, TandemWSGI(app, services),
+        server_class=_ThreadingWSGIServer, handler_class=_QuietHandler,
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        yield RunningBot(url, services, app, SlackSender(url, SIGNING_SECRET, fake_slack), fake_slack)
+    finally:
+        server.shutdown()
+        server.server_close()
+        services.close()
