@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 
 from bot.services import Services
 from storage.db import ping
@@ -71,6 +72,10 @@ class TandemWSGI:
     def __init__(self, app: App, services: Services) -> None:
         self._slack = SlackRequestHandler(app, path=EVENTS_PATH)
         self._services = services
+        secret = services.settings.slack_signing_secret
+        # Checked here first so an unsigned request is a 401 whatever its body;
+        # Bolt checks again, which costs one HMAC.
+        self._verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -88,6 +93,16 @@ class TandemWSGI:
         if length > MAX_BODY_BYTES:
             return _reply(start_response, "413 Payload Too Large", {"error": "too_large"})
         body = environ["wsgi.input"].read(length) if length else b""
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return _reply(start_response, "400 Bad Request", {"error": "not_utf8"})
+        if self._verifier is not None and not self._verifier.is_valid(
+            body,
+            environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""),
+            environ.get("HTTP_X_SLACK_SIGNATURE", ""),
+        ):
+            return _reply(start_response, "401 Unauthorized", {"error": "invalid_signature"})
         problem = malformed(body, environ.get("CONTENT_TYPE", ""))
         if problem:
             return _reply(start_response, "400 Bad Request", {"error": problem})

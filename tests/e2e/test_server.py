@@ -1,0 +1,75 @@
+"""`tandem run` for real: gunicorn serving the app, health and a signed round trip."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import SIGNING_SECRET
+from tests.fakes import FakeSlack, SlackSender
+from tests.fakes.slack_api import DEFAULT_TOKEN
+
+ROOT = Path(__file__).parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"tandem run exited with {proc.returncode}: {proc.stderr.read().decode() if proc.stderr else ''}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)  # polling a socket for start-up, not waiting on a schedule
+    raise AssertionError("tandem run did not start listening")
+
+
+@pytest.fixture
+def served(sqlite_url: str, fake_slack: FakeSlack) -> Iterator[SlackSender]:
+    port = _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TANDEM_"))},
+        "SLACK_BOT_TOKEN": DEFAULT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake_slack.url,
+        "TANDEM_DATABASE_URL": sqlite_url,
+        "TANDEM_HOST": "127.0.0.1",
+        "TANDEM_PORT": str(port),
+        "TANDEM_LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"], env=env, cwd=ROOT,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_until_listening(port, proc)
+        yield SlackSender(f"http://127.0.0.1:{port}", SIGNING_SECRET, fake_slack)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
+def test_gunicorn_serves_health_and_commands(served: SlackSender, fake_slack: FakeSlack) -> None:
+    health = served.raw(b"", {}, path="/healthz", method="GET")
+    assert health.status == 200 and health.json()["database"] == "ok"
+    assert "gunicorn" in health.headers.get("server", "")
+    response = served.command("help")
+    assert response.status == 200
+    assert "Tandem commands" in response.json()["text"]
+    bad = served.raw(b"command=%2Ftandem&text=help", {"X-Slack-Signature": "v0=bad", "X-Slack-Request-Timestamp": str(int(time.time()))})
+    assert bad.status == 401
