@@ -44,9 +44,11 @@ Handler = Callable[[CommandRequest], Reply]
 class CommandRouter:
     def __init__(self) -> None:
         self._handlers: dict[str, Handler] = {}
+        self._help: dict[str, Any] | None = None
 
     def add(self, name: str, handler: Handler) -> None:
         self._handlers[name] = handler
+        self._help = None
 
     @property
     def names(self) -> frozenset[str]:
@@ -88,7 +90,10 @@ class CommandRouter:
 
     def _help_reply(self, name: str) -> dict[str, Any]:
         if name == "help":
-            return help_message(self.names, show_admin=True)
+            # The same for everyone and the most common request: build it once.
+            if self._help is None:
+                self._help = help_message(self.names, show_admin=True)
+            return self._help
         hint = suggest(name, tuple(sorted(self.names)))
         preface = f"I don't know `/tandem {name}`." + (
             f" Did you mean `/tandem {hint}`?" if hint else ""
