@@ -422,3 +422,20 @@ class KudosSecond(Base):
         ForeignKey("member.id", ondelete="CASCADE"), primary_key=True
     )
     created_at: Mapped[datetime]
+
+
+# --- app home ---------------------------------------------------------------
+
+
+class HomeView(Base):
+    """The App Home last queued for each person: an unchanged Home is not sent again."""
+
+    __tablename__ = "home_view"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True
+    )
+    slack_user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+    published_at: Mapped[datetime]

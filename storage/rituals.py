@@ -20,6 +20,7 @@ from enum import Enum
 from typing import Any, TypeVarTuple
 
 from sqlalchemy import ColumnElement, Select, or_, select, update
+from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session
 
 from rituals.interactions import RitualKind
@@ -244,6 +245,17 @@ def resume(
     """
     values = {"paused": False, "scheduled_through": now}
     return _versioned_update(session, ritual_id, expected_version, now, values)
+
+
+def delete(session: Session, ritual_id: int) -> RitualSnapshot:
+    """Remove a ritual with its occurrences and rounds; returns what it was. Raises RitualNotFound."""
+    current = _require(session, ritual_id)
+    session.execute(
+        sql_delete(Ritual)
+        .where(Ritual.id == ritual_id)
+        .execution_options(synchronize_session=False)
+    )
+    return current
 
 
 def advance_scheduled_through(session: Session, ritual_ids: Iterable[int], now: datetime) -> int:
