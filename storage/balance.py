@@ -1,0 +1,611 @@
+"""The balance counts, straight from the interaction log with grouped queries.
+
+Every number in `rituals.balance.PairAggregates` is a GROUP BY away, so the
+database does the counting and Python only receives small grouped results
+(per-pair totals, a histogram of per-person counts, the two busiest people,
+and one wait per acknowledged ask). Three statements do it all: one reads
+the month's flows once and derives every flow count from them, one counts
+blockers, one counts asks. They cover every pair of a partnership's teams
+and several consecutive months at once: the month is a CASE over the UTC
+boundaries, the pair is (smaller team id, larger team id).
+
+Only interactions logged for the partnership count, and each one is counted
+for the teams it carries (the teams at the time), never the teams of today.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import pairwise
+from typing import Any
+
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Float,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    union_all,
+)
+from sqlalchemy.orm import Session
+
+from rituals.balance import PairAggregates, team_pairs
+from rituals.interactions import FLOW_KINDS, InteractionKind
+from storage.models import Interaction, Member, StandupAsk, TeamMembership
+from storage.types import UTCDateTime
+
+_FLOW_KIND_VALUES = sorted(kind.value for kind in FLOW_KINDS)
+
+Pair = tuple[int, int]
+# Memory PostgreSQL may use per sort or hash while computing the balance.
+_WORK_MEM = "64MB"
+
+
+@dataclass
+class _Counts:
+    """Mutable accumulator for one pair and one month; frozen into PairAggregates at the end."""
+
+    flows: dict[tuple[int, int], int] = field(default_factory=dict)
+    histogram: dict[int, int] = field(default_factory=dict)
+    top_two: int = 0
+    tied: dict[int, int] = field(default_factory=dict)
+    external_ties: int = 0
+    internal_ties: int = 0
+    blockers: dict[int, int] = field(default_factory=dict)
+    naming: dict[int, int] = field(default_factory=dict)
+    asks: dict[int, int] = field(default_factory=dict)
+    latencies: dict[int, list[float]] = field(default_factory=dict)
+
+    def freeze(self, a: int, b: int) -> PairAggregates:
+        counts = sorted(
+            (n for n, people in self.histogram.items() for _ in range(people)), reverse=True
+        )
+        return PairAggregates(
+            team_a=a,
+            team_b=b,
+            flows_a_to_b=self.flows.get((a, b), 0),
+            flows_b_to_a=self.flows.get((b, a), 0),
+            cross_counts=tuple(counts),
+            top_two_interactions=self.top_two,
+            tied_a=self.tied.get(a, 0),
+            tied_b=self.tied.get(b, 0),
+            external_ties=self.external_ties,
+            internal_ties=self.internal_ties,
+            blockers_a=self.blockers.get(a, 0),
+            blockers_a_naming_b=self.naming.get(a, 0),
+            blockers_b=self.blockers.get(b, 0),
+            blockers_b_naming_a=self.naming.get(b, 0),
+            asks_from_a=self.asks.get(a, 0),
+            asks_from_b=self.asks.get(b, 0),
+            ask_latencies_from_a=tuple(sorted(self.latencies.get(a, ()))),
+            ask_latencies_from_b=tuple(sorted(self.latencies.get(b, ()))),
+        )
+
+
+def _smaller(x: Any, y: Any) -> ColumnElement[Any]:
+    # CASE instead of LEAST/min(): the same SQL on both backends.
+    return case((x < y, x), else_=y)
+
+
+def _larger(x: Any, y: Any) -> ColumnElement[Any]:
+    return case((x < y, y), else_=x)
+
+
+def _month_index(column: Any, bounds: Sequence[datetime]) -> ColumnElement[int]:
+    """Which window [bounds[i], bounds[i+1]) a timestamp falls in (rows are pre-filtered)."""
+    if len(bounds) == 2:
+        return literal(0, Integer)
+    whens = [(column < bound, index) for index, bound in enumerate(bounds[1:-1])]
+    return case(*whens, else_=len(bounds) - 2)
+
+
+def _window_end(column: Any, bounds: Sequence[datetime]) -> ColumnElement[datetime]:
+    """The end of the window a timestamp falls in."""
+    if len(bounds) == 2:
+        return literal(bounds[1], UTCDateTime())
+    whens = [(column < bound, literal(bound, UTCDateTime())) for bound in bounds[1:-1]]
+    return case(*whens, else_=literal(bounds[-1], UTCDateTime()))
+
+
+def _seconds_between(session: Session, later: Any, earlier: Any) -> ColumnElement[Any]:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", later - earlier)
+    # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff" text: whole seconds from strftime,
+    # plus the difference of the fractions, exact to the microsecond.
+    return (
+        cast(func.strftime("%s", later), Integer)
+        - cast(func.strftime("%s", earlier), Integer)
+        + cast(func.substr(later, 20), Float)
+        - cast(func.substr(earlier, 20), Float)
+    )
+
+
+class _Queries:
+    """The grouped queries for one partnership, set of teams and run of months."""
+
+    def __init__(
+        self,
+        session: Session,
+        partnership_id: int,
+        teams: Sequence[int],
+        bounds: Sequence[datetime],
+    ) -> None:
+        self.session = session
+        self.partnership_id = partnership_id
+        self.teams = list(teams)
+        self.bounds = list(bounds)
+
+    def _in_range(self, column: Any) -> list[ColumnElement[bool]]:
+        return [column >= self.bounds[0], column < self.bounds[-1]]
+
+    def _logged(self) -> list[ColumnElement[bool]]:
+        return [
+            Interaction.partnership_id == self.partnership_id,
+            *self._in_range(Interaction.occurred_at),
+        ]
+
+    def edges(self) -> CTE:
+        """Flows grouped by month, pair of teams and pair of people: the one scan of the log.
+
+        Cross-team pairs of people have lo_t < hi_t; pairs inside one team have
+        lo_t = hi_t = that team. `forward` counts flows from lo_t to hi_t, and
+        `lo_first` the flows in which lo_p stood on lo_t's side (and so hi_p on
+        hi_t's): 0 < lo_first < n means the two swapped sides during the month,
+        which happens when someone changes team.
+        """
+        i = Interaction
+        pt, bt = i.provider_team_id, i.beneficiary_team_id
+        p, b = i.provider_member_id, i.beneficiary_member_id
+        flows = (
+            select(
+                _month_index(i.occurred_at, self.bounds).label("month"),
+                _smaller(pt, bt).label("lo_t"),
+                _larger(pt, bt).label("hi_t"),
+                _smaller(p, b).label("lo_p"),
+                _larger(p, b).label("hi_p"),
+                case((pt < bt, 1), else_=0).label("forward"),
+                case(((p < b) == (pt < bt), 1), else_=0).label("lo_first"),
+            )
+            .where(
+                *self._logged(),
+                i.kind.in_(_FLOW_KIND_VALUES),
+                b.is_not(None),
+                p != b,
+                pt.in_(self.teams),
+                bt.in_(self.teams),
+            )
+            .subquery("flows")
+        )
+        f = flows.c
+        # Grouped by the subquery's columns, not by the CASE expressions: PostgreSQL
+        # would not see a CASE with its own bound parameters as the same expression.
+        # People first: the most selective key makes SQLite's sort compare less.
+        return (
+            select(
+                f.month,
+                f.lo_t,
+                f.hi_t,
+                f.lo_p,
+                f.hi_p,
+                func.count().label("n"),
+                func.sum(f.forward).label("forward"),
+                func.sum(f.lo_first).label("lo_first"),
+            )
+            .group_by(f.lo_p, f.hi_p, f.lo_t, f.hi_t, f.month)
+            .cte("edges")
+        )
+
+    def run(self) -> list[dict[Pair, PairAggregates]]:
+        months = len(self.bounds) - 1
+        counts: list[dict[Pair, _Counts]] = [
+            {pair: _Counts() for pair in team_pairs(self.teams)} for _ in range(months)
+        ]
+        if self.session.get_bind().dialect.name == "postgresql":
+            # The month's pairs of people fit in memory: keep the grouping off disk.
+            # SET LOCAL ends with the transaction.
+            self.session.execute(text(f"SET LOCAL work_mem = '{_WORK_MEM}'"))
+        self._flow_families(counts)
+        self._blockers(counts)
+        self._asks(counts)
+        return [{pair: month[pair].freeze(*pair) for pair in month} for month in counts]
+
+    def _flow_families(self, counts: list[dict[Pair, _Counts]]) -> None:
+        """Every flow-based count in one statement, so the log is read once.
+
+        The statement groups the month's flows twice, once by pair of people
+        (`edges`) and once by person (`people`), and everything else is a
+        small aggregate over those. Rows come back tagged by family; the
+        columns k, v1, v2, v3 mean what each family says below.
+        """
+        edges = self.edges()
+        c = edges.c
+        is_cross, is_internal = c.lo_t < c.hi_t, c.lo_t == c.hi_t
+        # Each cross pair of people once per person. The lo_p copy also carries
+        # the pair's own counts, so that summing people gives the pair's totals.
+        # on_lo/on_hi: the person stood on lo_t's/hi_t's side of a tie (a pair
+        # of people with two or more flows), which is what reach counts.
+        strong = c.n >= 2
+        lo_side_seen, hi_side_seen = c.lo_first > 0, c.lo_first < c.n
+
+        def flag(condition: Any) -> Any:
+            return case((and_(strong, condition), 1), else_=0)
+
+        zero = literal(0, Integer)
+        sides = union_all(
+            select(
+                c.month,
+                c.lo_t,
+                c.hi_t,
+                c.lo_p.label("person"),
+                c.n,
+                flag(lo_side_seen).label("on_lo"),
+                flag(hi_side_seen).label("on_hi"),
+                c.forward.label("forward"),
+                c.n.label("flows"),
+                literal(1, Integer).label("pairs"),
+            ).where(is_cross),
+            select(
+                c.month,
+                c.lo_t,
+                c.hi_t,
+                c.hi_p.label("person"),
+                c.n,
+                flag(hi_side_seen).label("on_lo"),
+                flag(lo_side_seen).label("on_hi"),
+                zero,
+                zero,
+                zero,
+            ).where(is_cross),
+        ).subquery("sides")
+        s = sides.c
+        people = (
+            select(
+                s.month,
+                s.lo_t,
+                s.hi_t,
+                s.person,
+                func.sum(s.n).label("n"),
+                func.max(s.on_lo).label("tied_lo"),
+                func.max(s.on_hi).label("tied_hi"),
+                func.sum(s.forward).label("forward"),
+                func.sum(s.flows).label("flows"),
+                func.sum(s.pairs).label("pairs"),
+            )
+            # People first: the most selective key makes SQLite's sort compare less.
+            .group_by(s.person, s.lo_t, s.hi_t, s.month)
+            .cte("people")
+        )
+        pp = people.c
+        rank = func.row_number().over(
+            partition_by=(pp.month, pp.lo_t, pp.hi_t), order_by=(pp.n.desc(), pp.person)
+        )
+        ranked = select(pp.month, pp.lo_t, pp.hi_t, pp.person, pp.n, rank.label("rank")).subquery(
+            "ranked"
+        )
+        busiest = select(ranked).where(ranked.c.rank <= 2).cte("busiest")
+        top = busiest.c
+
+        def is_busiest(person: Any) -> Any:
+            return exists().where(
+                top.month == c.month, top.lo_t == c.lo_t, top.hi_t == c.hi_t, top.person == person
+            )
+
+        # A typed NULL: PostgreSQL would read a bare one in the first rows as text.
+        none = cast(null(), Integer)
+
+        def family(name: str) -> Any:
+            return literal(name, String).label("family")
+
+        def internal_pairs(a: int, b: int) -> Any:
+            """Distinct pairs of people with a flow inside A or inside B (once if in both)."""
+            inside = (
+                select(c.month, c.lo_p, c.hi_p)
+                .where(is_internal, c.lo_t.in_((a, b)))
+                .group_by(c.month, c.lo_p, c.hi_p)
+                .subquery()
+            )
+            a_, b_ = literal(a, Integer), literal(b, Integer)
+            return select(
+                family("internal"), inside.c.month, a_, b_, none, func.count(), none, none
+            ).group_by(inside.c.month)
+
+        statement = union_all(
+            # pair: v1 = flows lo_t -> hi_t, v2 = all cross flows, v3 = pairs of people
+            select(
+                family("pair"),
+                pp.month,
+                pp.lo_t,
+                pp.hi_t,
+                none,
+                func.sum(pp.forward),
+                func.sum(pp.flows),
+                func.sum(pp.pairs),
+            ).group_by(pp.month, pp.lo_t, pp.hi_t),
+            # tied: v1 (v2) = people on lo_t's (hi_t's) side of a cross-team tie
+            select(
+                family("tied"),
+                pp.month,
+                pp.lo_t,
+                pp.hi_t,
+                none,
+                func.sum(pp.tied_lo),
+                func.sum(pp.tied_hi),
+                none,
+            ).group_by(pp.month, pp.lo_t, pp.hi_t),
+            # histogram: k = cross flows a person took part in, v1 = people with that many
+            select(
+                family("histogram"), pp.month, pp.lo_t, pp.hi_t, pp.n, func.count(), none, none
+            ).group_by(pp.month, pp.lo_t, pp.hi_t, pp.n),
+            # busiest: k = one of the two busiest people's cross flows
+            select(family("busiest"), top.month, top.lo_t, top.hi_t, top.n, none, none, none),
+            # between: v1 = cross flows between the two busiest people, counted once above each
+            select(family("between"), c.month, c.lo_t, c.hi_t, none, c.n, none, none).where(
+                is_cross, is_busiest(c.lo_p), is_busiest(c.hi_p)
+            ),
+            # internal: v1 = pairs of people in contact inside lo_t or inside hi_t
+            *(internal_pairs(a, b) for a, b in team_pairs(self.teams)),
+        )
+        for name, month, lo, hi, k, v1, v2, v3 in self.session.execute(statement):
+            pair = counts[month][(lo, hi)]
+            if name == "pair":
+                pair.flows[(lo, hi)] = int(v1)
+                pair.flows[(hi, lo)] = int(v2) - int(v1)
+                pair.external_ties = int(v3)
+            elif name == "tied":
+                pair.tied[lo], pair.tied[hi] = int(v1), int(v2)
+            elif name == "histogram":
+                pair.histogram[int(k)] = int(v1)
+            elif name in ("busiest", "between"):
+                # Flows of the two busiest, less the ones between them (counted twice).
+                pair.top_two += int(k) if name == "busiest" else -int(v1)
+            elif name == "internal":
+                pair.internal_ties = int(v1)
+
+    def _blockers(self, counts: list[dict[Pair, _Counts]]) -> None:
+        i = Interaction
+        # The month is computed in a subquery and grouped by name: PostgreSQL
+        # would not match a CASE repeated in GROUP BY with its own parameters.
+        written = (
+            select(
+                _month_index(i.occurred_at, self.bounds).label("month"),
+                i.provider_team_id.label("author"),
+                i.beneficiary_team_id.label("named"),
+            )
+            .where(
+                *self._logged(),
+                i.kind == InteractionKind.BLOCKER.value,
+                i.provider_team_id.in_(self.teams),
+            )
+            .subquery("blockers")
+        )
+        w = written.c
+        rows = self.session.execute(
+            select(w.month, w.author, w.named, func.count()).group_by(w.month, w.author, w.named)
+        )
+        for index, author, named, n in rows:
+            for (a, b), pair in counts[index].items():
+                if author in (a, b):
+                    pair.blockers[author] = pair.blockers.get(author, 0) + int(n)
+                    if named == (b if author == a else a):
+                        pair.naming[author] = pair.naming.get(author, 0) + int(n)
+
+    def _asks(self, counts: list[dict[Pair, _Counts]]) -> None:
+        """Asks per requesting team and the team that could have answered them.
+
+        An ask answered first by the other team counts for that pair; an ask
+        nobody answered counts for every pair with the requester's team.
+        """
+        ask = StandupAsk
+        team_list = union_all(
+            *(select(literal(team, Integer).label("team")) for team in self.teams)
+        ).subquery("teams")
+        other = team_list.c.team
+        acknowledged = and_(
+            ask.first_offer_at.is_not(None),
+            ask.first_offer_at < _window_end(ask.created_at, self.bounds),
+        )
+        wait = _seconds_between(self.session, ask.first_offer_at, ask.created_at)
+        cross_asks = (
+            select(
+                _month_index(ask.created_at, self.bounds).label("month"),
+                ask.requester_team_id.label("requester"),
+                other.label("answerer"),
+                case((acknowledged, wait), else_=None).label("wait"),
+            )
+            .join(
+                team_list,
+                and_(
+                    other != ask.requester_team_id,
+                    or_(ask.helper_team_id.is_(None), ask.helper_team_id == other),
+                ),
+            )
+            .where(
+                ask.partnership_id == self.partnership_id,
+                *self._in_range(ask.created_at),
+                ask.requester_team_id.in_(self.teams),
+            )
+            .cte("cross_asks")
+        )
+        c = cross_asks.c
+        raised = self.session.execute(
+            select(c.month, c.requester, c.answerer, func.count()).group_by(
+                c.month, c.requester, c.answerer
+            )
+        )
+        for index, requester, answerer, n in raised:
+            counts[index][_ordered(requester, answerer)].asks[requester] = int(n)
+        waits = self.session.execute(
+            select(c.month, c.requester, c.answerer, c.wait).where(c.wait.is_not(None))
+        )
+        for index, requester, answerer, seconds in waits:
+            pair = counts[index][_ordered(requester, answerer)]
+            pair.latencies.setdefault(requester, []).append(max(0.0, float(seconds)))
+
+
+def _ordered(x: int, y: int) -> Pair:
+    return (x, y) if x < y else (y, x)
+
+
+def _check_bounds(bounds: Sequence[datetime]) -> None:
+    if len(bounds) < 2:
+        raise ValueError("give at least one window: [start, end]")
+    if any(b.tzinfo is None for b in bounds):
+        raise ValueError("window bounds must be timezone-aware")
+    if any(later <= earlier for earlier, later in pairwise(bounds)):
+        raise ValueError("window bounds must increase")
+
+
+def pair_aggregates_by_window(
+    session: Session,
+    partnership_id: int,
+    team_ids: Iterable[int],
+    bounds: Sequence[datetime],
+) -> list[dict[Pair, PairAggregates]]:
+    """Aggregates for every pair of `team_ids` in each window [bounds[i], bounds[i+1]).
+
+    Pairs are keyed (smaller team id, larger team id), which is also their
+    (team_a, team_b). Windows are consecutive, so months of history cost the
+    same queries as one month.
+    """
+    _check_bounds(bounds)
+    teams = sorted(set(team_ids))
+    if len(teams) < 2:
+        return [{} for _ in bounds[1:]]
+    return _Queries(session, partnership_id, teams, bounds).run()
+
+
+def pair_aggregates(
+    session: Session,
+    partnership_id: int,
+    team_a: int,
+    team_b: int,
+    start: datetime,
+    end: datetime,
+) -> PairAggregates:
+    """The aggregates of one pair over [start, end), with team_a as given."""
+    if team_a == team_b:
+        raise ValueError("a pair needs two different teams")
+    (found,) = pair_aggregates_by_window(session, partnership_id, (team_a, team_b), (start, end))
+    return oriented(found[_ordered(team_a, team_b)], team_a)
+
+
+def oriented(agg: PairAggregates, team_a: int) -> PairAggregates:
+    """The same aggregates with `team_a` as the pair's first team."""
+    if agg.team_a == team_a:
+        return agg
+    if agg.team_b != team_a:
+        raise ValueError(f"team {team_a} is not in the pair {agg.team_a, agg.team_b}")
+    return PairAggregates(
+        team_a=agg.team_b,
+        team_b=agg.team_a,
+        flows_a_to_b=agg.flows_b_to_a,
+        flows_b_to_a=agg.flows_a_to_b,
+        cross_counts=agg.cross_counts,
+        top_two_interactions=agg.top_two_interactions,
+        tied_a=agg.tied_b,
+        tied_b=agg.tied_a,
+        external_ties=agg.external_ties,
+        internal_ties=agg.internal_ties,
+        blockers_a=agg.blockers_b,
+        blockers_a_naming_b=agg.blockers_b_naming_a,
+        blockers_b=agg.blockers_a,
+        blockers_b_naming_a=agg.blockers_a_naming_b,
+        asks_from_a=agg.asks_from_b,
+        asks_from_b=agg.asks_from_a,
+        ask_latencies_from_a=agg.ask_latencies_from_b,
+        ask_latencies_from_b=agg.ask_latencies_from_a,
+    )
+
+
+def team_sizes(
+    session: Session, team_ids: Iterable[int], start: datetime, end: datetime
+) -> dict[int, int]:
+    """People who belonged to each team at some point in [start, end), bots aside.
+
+    Someone who moved mid-month counts for both teams, just as their
+    interactions do. Deactivated people still count for the months they were
+    members: the membership's end date says when they left.
+    """
+    teams = sorted(set(team_ids))
+    rows = session.execute(
+        select(TeamMembership.team_id, func.count(TeamMembership.member_id.distinct()))
+        .join(Member, Member.id == TeamMembership.member_id)
+        .where(
+            TeamMembership.team_id.in_(teams),
+            TeamMembership.joined_at < end,
+            or_(TeamMembership.left_at.is_(None), TeamMembership.left_at > start),
+            Member.is_bot.is_(False),
+        )
+        .group_by(TeamMembership.team_id)
+    )
+    found = {int(team): int(n) for team, n in rows}
+    return {team: found.get(team, 0) for team in teams}
+
+
+# --- one member's own give and take ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OwnFlows:
+    """One member's cross-team flows in a window, by kind: what they gave and received."""
+
+    given: dict[str, int]
+    received: dict[str, int]
+
+    @property
+    def gave(self) -> int:
+        return sum(self.given.values())
+
+    @property
+    def took(self) -> int:
+        return sum(self.received.values())
+
+
+def own_flows(
+    session: Session,
+    partnership_id: int,
+    member_id: int,
+    team_ids: Iterable[int],
+    start: datetime,
+    end: datetime,
+) -> OwnFlows:
+    """A member's cross-team flows in a partnership, as provider and as beneficiary."""
+    teams = sorted(set(team_ids))
+    i = Interaction
+    common = [
+        i.partnership_id == partnership_id,
+        i.occurred_at >= start,
+        i.occurred_at < end,
+        i.kind.in_(_FLOW_KIND_VALUES),
+        i.beneficiary_member_id.is_not(None),
+        i.provider_member_id != i.beneficiary_member_id,
+        i.provider_team_id.in_(teams),
+        i.beneficiary_team_id.in_(teams),
+        i.provider_team_id != i.beneficiary_team_id,
+    ]
+    role = case((i.provider_member_id == member_id, "given"), else_="received").label("role")
+    rows = session.execute(
+        select(role, i.kind, func.count())
+        .where(
+            *common,
+            or_(i.provider_member_id == member_id, i.beneficiary_member_id == member_id),
+        )
+        .group_by(role, i.kind)
+    )
+    found: dict[str, dict[str, int]] = defaultdict(dict)
+    for side, kind, n in rows:
+        found[side][kind] = int(n)
+    return OwnFlows(given=dict(found["given"]), received=dict(found["received"]))
