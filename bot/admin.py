@@ -10,26 +10,33 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.admin_rituals import RITUAL_COMMANDS, AdminRitualCommands
 from bot.clock import utcnow
 from bot.commands import CommandRequest, Reply
+from bot.holidays import holiday_command
 from bot.services import Services
+from bot.standup import admin_notes
 from bot.sync import sync_teams
-from bot.views.admin import admin_help, partnership_list, sync_report, team_list
+from bot.views.admin import admin_help, outbox_status, partnership_list, sync_report, team_list
 from bot.views.common import notice
+from bot.views.standup import with_admin_notes
 from rituals.commands import (
+    AddHoliday,
     AddPartnership,
     AddTeam,
     AdminHelp,
     AdminStatus,
     CommandError,
+    ListHolidays,
     ListPartnerships,
     ListTeams,
+    RemoveHoliday,
     RemovePartnership,
     RemoveTeam,
     SyncTeams,
     parse_admin,
 )
-from storage import audit
+from storage import audit, outbox
 from storage.db import transaction
 from storage.org import (
     InUse,
@@ -76,15 +83,18 @@ class AdminCheck:
         return allowed
 
 
-def status_counts(services: Services) -> dict[str, int]:
-    """Outbox counts by status; the outbox module fills this in once it exists."""
-    return {}
+def status_counts(services: Services, workspace_id: int | None = None) -> dict[str, int]:
+    """Outbox rows still to send or given up on: pending, retrying and dead."""
+    with services.sessions() as session:
+        found = outbox.counts(session, workspace_id)
+    return {"pending": found.pending, "retrying": found.retrying, "dead": found.dead}
 
 
 class AdminCommands:
     def __init__(self, services: Services, is_admin: AdminCheck) -> None:
         self.services = services
         self.is_admin = is_admin
+        self.rituals = AdminRitualCommands(services)
 
     def __call__(self, req: CommandRequest) -> Reply:
         if not self.is_admin(req.client, req.user_id):
@@ -94,13 +104,21 @@ class AdminCommands:
             return notice(parsed.message, hint="`/tandem admin help` lists every admin command.")
         if isinstance(parsed, AdminHelp):
             return admin_help()
+        if isinstance(parsed, RITUAL_COMMANDS):
+            return self.rituals(req, parsed)
         if isinstance(parsed, AdminStatus):
-            return notice("Scheduler and outbox status will appear here once rituals are running.")
+            workspace_id = req.workspace_id
+            with self.services.sessions() as session:
+                dead = outbox.dead_rows(session, limit=5, workspace_id=workspace_id)
+            reply = outbox_status(status_counts(self.services, workspace_id), dead)
+            return with_admin_notes(reply, admin_notes(self.services, workspace_id, utcnow()))
         return self._change(req, parsed)
 
     def _change(self, req: CommandRequest, parsed: Any) -> Reply:
         workspace_id = req.workspace_id
         now = utcnow()
+        if isinstance(parsed, AddHoliday | RemoveHoliday | ListHolidays):
+            return holiday_command(self.services, req, parsed)
         try:
             if isinstance(parsed, ListTeams):
                 with self.services.sessions() as session:

@@ -1,4 +1,4 @@
-"""The `tandem` command: run, migrate, doctor.
+"""The `tandem` command: run, migrate, doctor, worker, outbox.
 
 A wrong or missing setting ends the program with one line naming it and
 exit code 2; no traceback reaches the terminal for a configuration mistake.
@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+from bot.digest_cli import cmd_demo, cmd_digest, demo_arguments, digest_arguments
 from bot.settings import Settings, SettingsError, load_settings
 
 EXIT_CONFIG = 2
@@ -72,6 +73,113 @@ def cmd_doctor(settings: Settings, _args: argparse.Namespace) -> int:
     return 0 if not problems else 1
 
 
+def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from bot.outbox import SenderPool
+    from bot.services import Services
+
+    _require_bot_token(settings)
+    _require_migrated(settings)
+    services = Services.from_settings(settings)
+    count = max(1, settings.sender_threads)
+    pool = SenderPool(services.sessions, settings, count)
+    stopping = threading.Event()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    pool.start()
+    print(f"outbox worker: {count} sender(s) running; stop with SIGTERM or Ctrl-C", flush=True)
+    try:
+        while not stopping.wait(0.5):
+            pass
+    finally:
+        pool.stop()
+        services.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("outbox worker stopped", flush=True)
+    return 0
+
+
+def cmd_outbox(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.clock import utcnow
+    from bot.outbox.report import outbox_listing, requeued_line
+    from storage import outbox
+    from storage.db import make_engine, make_session_factory, transaction
+
+    _require_migrated(settings)
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    try:
+        if args.outbox_action == "retry":
+            raw = str(args.row_id)
+            if not raw.isdigit():
+                print(
+                    f"tandem: {raw!r} is not an outbox row id; `tandem outbox` lists them",
+                    file=sys.stderr,
+                )
+                return 1
+            try:
+                with transaction(sessions) as session:
+                    done = outbox.requeue(session, int(raw), utcnow())
+            except outbox.NotRequeued as exc:
+                print(f"tandem: {exc}", file=sys.stderr)
+                return 1
+            print(requeued_line(done))
+            return 0
+        with sessions() as session:
+            listing = outbox_listing(
+                outbox.counts(session),
+                outbox.pending_rows(session),
+                outbox.retrying_rows(session),
+                outbox.dead_rows(session),
+            )
+        print(listing)
+        return 0
+    finally:
+        engine.dispose()
+
+
+def _outbox_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="outbox_action", metavar="ACTION")
+    retry = actions.add_parser(
+        "retry",
+        help="re-queue a dead row (and the rows that waited on it)",
+        description="Re-queue a dead outbox row: status pending, attempts 0, due now.",
+    )
+    retry.add_argument("row_id", metavar="ID", help="the row id that `tandem outbox` shows")
+
+
+def _require_bot_token(settings: Settings) -> None:
+    token = settings.slack_bot_token
+    if token is None:
+        raise SettingsError(
+            "SLACK_BOT_TOKEN is not set: the worker sends as the bot; copy the Bot User OAuth "
+            "Token (xoxb-…) from your app's OAuth & Permissions page into .env."
+        )
+    if not token.get_secret_value().startswith("xoxb-"):
+        raise SettingsError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-.")
+
+
+def _require_migrated(settings: Settings) -> None:
+    from storage.db import make_engine
+    from storage.migrate import current_revision, head_revision
+
+    engine = make_engine(settings.database_url)
+    try:
+        current = current_revision(engine)
+    finally:
+        engine.dispose()
+    if current != head_revision():
+        raise SettingsError(
+            f"the database at {_describe_db(settings.database_url)} is not migrated: run `tandem migrate`."
+        )
+
+
 def _describe_db(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -86,7 +194,18 @@ COMMANDS: dict[str, tuple[str, Callable[[Settings, argparse.Namespace], int]]] =
         "check settings, database and the Slack token, and say how to fix problems",
         cmd_doctor,
     ),
+    "worker": ("send the outbox to Slack until stopped (SIGTERM or Ctrl-C)", cmd_worker),
+    "outbox": (
+        "list pending, retrying and dead outbox rows; `outbox retry ID` re-queues a dead one",
+        cmd_outbox,
+    ),
+    "digest": ("print a partnership's monthly balance (--json, --chart FILE, --post)", cmd_digest),
+    "demo": ("show what leaders get, on a made-up organisation (no Slack needed)", cmd_demo),
 }
+# Commands that take arguments of their own.
+ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {"outbox": _outbox_arguments}
+ARGUMENTS["digest"] = digest_arguments
+ARGUMENTS["demo"] = demo_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,7 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (summary, _) in COMMANDS.items():
-        sub.add_parser(name, help=summary, description=summary)
+        command = sub.add_parser(name, help=summary, description=summary)
+        if name in ARGUMENTS:
+            ARGUMENTS[name](command)
     return parser
 
 

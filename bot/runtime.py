@@ -6,6 +6,7 @@ every replica can run the same jobs (the database decides who does what).
 
 from __future__ import annotations
 
+import atexit
 import logging
 from collections.abc import Callable
 
@@ -14,8 +15,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 from sqlalchemy import select
 
+from bot.outbox import SenderPool
 from bot.services import Services
+from bot.shadowing import DEPARTURE_CHECK_MINUTES, departure_job
 from bot.sync import sync_teams
+from bot.tick import tick_job
 from storage.models import Workspace
 
 log = logging.getLogger(__name__)
@@ -45,5 +49,34 @@ def start_background(services: Services, client: WebClient) -> BackgroundSchedul
         max_instances=1,
         coalesce=True,
     )
+    # Every replica ticks; the occurrence table's unique key decides who builds.
+    scheduler.add_job(
+        tick_job(services),
+        IntervalTrigger(seconds=services.settings.tick_seconds),
+        id="ritual-tick",
+        max_instances=1,
+        coalesce=True,
+    )
+    # A shadowing partner who left a team (seen by team sync) is told promptly.
+    scheduler.add_job(
+        departure_job(services),
+        IntervalTrigger(minutes=DEPARTURE_CHECK_MINUTES),
+        id="shadowing-departures",
+        max_instances=1,
+        coalesce=True,
+    )
     scheduler.start()
+    start_senders(services)
     return scheduler
+
+
+def start_senders(services: Services) -> SenderPool | None:
+    """TANDEM_SENDER_THREADS outbox senders in this process, stopped cleanly at exit."""
+    count = services.settings.sender_threads
+    if count <= 0:
+        return None
+    pool = SenderPool(services.sessions, services.settings, count)
+    pool.start()
+    atexit.register(pool.stop)
+    log.info("started %d outbox sender thread(s)", count)
+    return pool

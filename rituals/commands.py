@@ -10,8 +10,10 @@ import difflib
 import re
 import shlex
 from dataclasses import dataclass
+from datetime import date
 
-from rituals.interactions import InterdependenceType
+from rituals.interactions import InterdependenceType, RitualKind
+from rituals.schedule import MEMBER_LOCAL, PRESETS, validate_cron, validate_timezone
 from rituals.slack_text import ChannelMention, Text, UsergroupMention, UserMention, tokenize
 
 
@@ -39,8 +41,8 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("back", "/tandem back", "End your away time now."),
     Subcommand(
         "admin",
-        "/tandem admin team|partnership|status …",
-        "Set up teams and partnerships (admins only). Try `/tandem admin help`.",
+        "/tandem admin team|partnership|ritual|status …",
+        "Set up teams, partnerships and rituals (admins only). Try `/tandem admin help`.",
         admin=True,
     ),
 )
@@ -63,6 +65,25 @@ ADMIN_USAGE: tuple[tuple[str, str], ...] = (
     ("/tandem admin partnership list", "List partnerships."),
     ("/tandem admin partnership remove <name>", "Remove a partnership and its rituals."),
     ("/tandem admin status", "Outbox and scheduler health."),
+    (
+        "/tandem admin holiday add|remove <team> YYYY-MM-DD",
+        "Mark a team holiday: nobody on the team is prompted that day.",
+    ),
+    ("/tandem admin holiday list [team]", "Upcoming team holidays."),
+    ("/tandem admin rituals", "List rituals: id, schedule in words, next fire, paused."),
+    (
+        '/tandem admin ritual <id> schedule "30 9 * * 1-5"|<preset> [tz=Europe/London|member-local]',
+        "Change a ritual's schedule (presets: " + ", ".join(PRESETS) + ").",
+    ),
+    (
+        "/tandem admin ritual <id> pause|resume|run-now|delete",
+        "Pause or resume a ritual, run it once now, or delete it.",
+    ),
+    (
+        "/tandem admin ritual add <partnership> standup|shadowing|kudos_prompt|digest [preset] [tz=…]",
+        "Add a ritual to a partnership with its kind's defaults.",
+    ),
+    ("/tandem admin audit [count]", "The last changes: who, what, before, after, when."),
 )
 
 
@@ -144,6 +165,61 @@ class AdminHelp:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class AddHoliday:
+    team: str
+    day: date
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveHoliday:
+    team: str
+    day: date
+
+
+@dataclass(frozen=True, slots=True)
+class ListHolidays:
+    team: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ListRituals:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleRitual:
+    """A new schedule: a cron expression or a preset name (exactly one), and maybe a zone."""
+
+    ritual_id: int
+    cron: str | None
+    preset: str | None
+    timezone: str | None  # None: keep the ritual's zone
+
+
+@dataclass(frozen=True, slots=True)
+class RitualAction:
+    ritual_id: int
+    action: str  # one of RITUAL_ACTIONS
+
+
+@dataclass(frozen=True, slots=True)
+class AddRitual:
+    partnership: str  # a partnership's name or id
+    kind: RitualKind
+    preset: str | None
+    timezone: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ShowAudit:
+    limit: int = 20
+
+
+RITUAL_ACTIONS = ("pause", "resume", "run-now", "delete")
+MAX_AUDIT_ENTRIES = 50
+
+
 AdminCommand = (
     AddTeam
     | RemoveTeam
@@ -154,10 +230,18 @@ AdminCommand = (
     | ListPartnerships
     | AdminStatus
     | AdminHelp
+    | AddHoliday
+    | RemoveHoliday
+    | ListHolidays
+    | ListRituals
+    | ScheduleRitual
+    | RitualAction
+    | AddRitual
+    | ShowAudit
 )
 
 _TEAM_NAME = re.compile(r"^[\w][\w .&'-]{0,79}$")
-_ADMIN_AREAS = ("team", "partnership", "status", "help")
+_ADMIN_AREAS = ("team", "partnership", "status", "help", "holiday", "rituals", "ritual", "audit")
 
 
 def _words(text: str) -> list[str] | CommandError:
@@ -198,6 +282,14 @@ def parse_admin(text: str) -> AdminCommand | CommandError:
         return _parse_team(rest)
     if area == "partnership":
         return _parse_partnership(rest)
+    if area == "holiday":
+        return _parse_holiday(rest)
+    if area == "rituals":
+        return ListRituals()
+    if area == "ritual":
+        return _parse_ritual(rest)
+    if area == "audit":
+        return _parse_audit(rest)
     hint = suggest(area, _ADMIN_AREAS)
     return CommandError(
         f"I don't know `admin {area}`." + (f" Did you mean `admin {hint}`?" if hint else "")
@@ -296,3 +388,160 @@ def _parse_partnership(rest: str) -> AdminCommand | CommandError:
         return CommandError(f"`type={raw_type}` is not one of reciprocal, sequential, pooled.")
     name = options.get("name") or " + ".join(teams)
     return AddPartnership(tuple(teams), channel[0].channel_id, leaders, kind, name)
+
+
+def _parse_holiday(rest: str) -> AdminCommand | CommandError:
+    """`add|remove <team> YYYY-MM-DD` (team names with spaces in quotes) or `list [team]`."""
+    action, args = split_subcommand(rest)
+    words = _words(args)
+    if isinstance(words, CommandError):
+        return words
+    if action == "list":
+        return ListHolidays(" ".join(words) or None)
+    if action not in ("add", "remove"):
+        hint = suggest(action, ("add", "remove", "list"))
+        return CommandError(
+            "Holiday commands: `add`, `remove`, `list`."
+            + (f" Did you mean `{hint}`?" if hint else "")
+        )
+    usage = f"Usage: `/tandem admin holiday {action} Marketing 2026-12-24`"
+    if len(words) < 2:
+        return CommandError(usage)
+    try:
+        day = date.fromisoformat(words[-1])
+    except ValueError:
+        return CommandError(f"`{words[-1]}` is not a date; write it as YYYY-MM-DD. {usage}")
+    team = " ".join(words[:-1])
+    return AddHoliday(team, day) if action == "add" else RemoveHoliday(team, day)
+
+
+# --- rituals -------------------------------------------------------------------
+
+_KIND_NAMES: dict[str, RitualKind] = {
+    **{kind.value: kind for kind in RitualKind},
+    "kudos": RitualKind.KUDOS_PROMPT,
+    "kudos-prompt": RitualKind.KUDOS_PROMPT,
+}
+_ACTION_NAMES = {
+    "pause": "pause",
+    "resume": "resume",
+    "run-now": "run-now",
+    "run_now": "run-now",
+    "run": "run-now",
+    "delete": "delete",
+}
+# Slack clients may turn straight quotes into curly ones.
+_CURLY_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
+_SCHEDULE_USAGE = (
+    'Usage: `/tandem admin ritual 12 schedule "30 9 * * 1-5" tz=member-local` '
+    "or `/tandem admin ritual 12 schedule weekdays_0930`."
+)
+
+
+def _parse_ritual(rest: str) -> AdminCommand | CommandError:
+    """`<id> schedule …`, `<id> pause|resume|run-now|delete` or `add <partnership> <kind> [preset]`."""
+    words = _words(rest.translate(_CURLY_QUOTES))
+    if isinstance(words, CommandError):
+        return words
+    if words and words[0].lower() == "add":
+        return _parse_add_ritual(words[1:])
+    if not words or not words[0].lstrip("#").isdigit():
+        return CommandError(
+            "Which ritual? Give its id: `/tandem admin ritual 12 pause` "
+            "(`/tandem admin rituals` lists them), or `/tandem admin ritual add …`."
+        )
+    ritual_id = int(words[0].lstrip("#"))
+    verb = words[1].lower() if len(words) > 1 else ""
+    if verb == "schedule":
+        return _parse_schedule(ritual_id, words[2:])
+    action = _ACTION_NAMES.get(verb)
+    if action is None:
+        hint = suggest(verb, ("schedule", *RITUAL_ACTIONS)) if verb else None
+        return CommandError(
+            "Ritual commands: `schedule`, `pause`, `resume`, `run-now`, `delete`."
+            + (f" Did you mean `{hint}`?" if hint else "")
+        )
+    if len(words) > 2:
+        return CommandError(
+            f"`{action}` takes nothing more: `/tandem admin ritual {ritual_id} {action}`"
+        )
+    return RitualAction(ritual_id, action)
+
+
+def _split_options(words: list[str]) -> tuple[list[str], dict[str, str]] | CommandError:
+    plain: list[str] = []
+    options: dict[str, str] = {}
+    for word in words:
+        key, eq, value = word.partition("=")
+        if eq and key.lower() in ("tz", "timezone"):
+            options["tz"] = value
+        elif eq:
+            return CommandError(f"Unknown option `{key}=`; only `tz=` is understood here.")
+        else:
+            plain.append(word)
+    return plain, options
+
+
+def _zone_option(options: dict[str, str]) -> str | CommandError | None:
+    zone = options.get("tz")
+    if zone is None:
+        return None
+    if zone.lower() in (MEMBER_LOCAL, "local", "member"):
+        return MEMBER_LOCAL
+    problem = validate_timezone(zone)
+    if problem:
+        return CommandError(f"{problem}. Use an IANA name such as Europe/London, or member-local.")
+    return zone
+
+
+def _parse_schedule(ritual_id: int, words: list[str]) -> AdminCommand | CommandError:
+    split = _split_options(words)
+    if isinstance(split, CommandError):
+        return split
+    plain, options = split
+    zone = _zone_option(options)
+    if isinstance(zone, CommandError):
+        return zone
+    if not plain:
+        return CommandError(_SCHEDULE_USAGE)
+    if len(plain) == 1 and plain[0].lower() in PRESETS:
+        return ScheduleRitual(ritual_id, None, plain[0].lower(), zone)
+    cron = " ".join(" ".join(plain).split())
+    problem = validate_cron(cron)
+    if problem:
+        return CommandError(f"{problem}. {_SCHEDULE_USAGE}")
+    return ScheduleRitual(ritual_id, cron, None, zone)
+
+
+def _parse_add_ritual(words: list[str]) -> AdminCommand | CommandError:
+    usage = (
+        'Usage: `/tandem admin ritual add "Marketing + IT" standup [preset] [tz=member-local]` '
+        "with a kind among standup, shadowing, kudos_prompt, digest."
+    )
+    split = _split_options(words)
+    if isinstance(split, CommandError):
+        return split
+    plain, options = split
+    at = next((i for i, word in enumerate(plain) if word.lower() in _KIND_NAMES), None)
+    if at is None or at == 0:
+        return CommandError(usage)
+    kind = _KIND_NAMES[plain[at].lower()]
+    rest = plain[at + 1 :]
+    if len(rest) > 1:
+        return CommandError(usage)
+    preset = rest[0].lower() if rest else None
+    if preset is not None and preset not in PRESETS:
+        return CommandError(f"`{rest[0]}` is not a preset; use one of {', '.join(PRESETS)}.")
+    zone = _zone_option(options)
+    if isinstance(zone, CommandError):
+        return zone
+    return AddRitual(" ".join(plain[:at]), kind, preset, zone)
+
+
+def _parse_audit(rest: str) -> AdminCommand | CommandError:
+    text = rest.strip()
+    if not text:
+        return ShowAudit()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_AUDIT_ENTRIES:
+        return CommandError(f"Usage: `/tandem admin audit [1-{MAX_AUDIT_ENTRIES}]`")
+    return ShowAudit(int(text))

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import commands
+from bot.listeners import commands, digest, home, kudos, shadowing, standup
 from bot.services import Services
 
 
 def register(app: App, services: Services) -> None:
     commands.register(app, services)
+    kudos.register(app, services)
+    standup.register(app, services)
+    shadowing.register(app, services)
+    digest.register(app, services)
+    home.register(app, services)

@@ -10,6 +10,7 @@ from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObjec
 from bot.sync import SyncResult
 from rituals.commands import ADMIN_USAGE
 from storage.org import PartnershipSummary, TeamSummary
+from storage.outbox import OutboxRow
 
 
 def _message(text: str, blocks: Sequence[Any]) -> dict[str, Any]:
@@ -94,3 +95,48 @@ def sync_report(results: Sequence[SyncResult]) -> dict[str, Any]:
         for r in results
     ]
     return _message("Teams synced", [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))])
+
+
+def outbox_status(counts: dict[str, int], oldest_dead: Sequence[OutboxRow]) -> dict[str, Any]:
+    """Outbox health for admins: what waits, what retries, and why the oldest dead rows died."""
+    pending, retrying, dead = counts["pending"], counts["retrying"], counts["dead"]
+    summary = f"Outbox: {pending} pending · {retrying} retrying · {dead} dead"
+    blocks: list[Any] = [
+        HeaderBlock(text="Tandem status"),
+        SectionBlock(text=MarkdownTextObject(text=f"*{summary}*")),
+    ]
+    if oldest_dead:
+        lines = [
+            f"`#{row.id}` {row.method} to {_where(row.channel_key)} · "
+            f"{row.attempts} attempt{'s' if row.attempts != 1 else ''}\n"
+            f"> {_escape(row.last_error or 'no error recorded')}"
+            for row in oldest_dead
+        ]
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(text="*Oldest dead messages*\n" + "\n".join(lines))
+            )
+        )
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text="Fix the cause (e.g. invite me to the channel), then run "
+                        "`tandem outbox retry ID` on the server to send one again."
+                    )
+                ]
+            )
+        )
+    return _message(summary, blocks)
+
+
+def _where(channel_key: str) -> str:
+    if channel_key.startswith(("C", "G")):
+        return f"<#{channel_key}>"
+    if channel_key.startswith(("U", "W")):
+        return f"<@{channel_key}>"
+    return f"`{channel_key or '-'}`"
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

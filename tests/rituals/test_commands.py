@@ -5,23 +5,29 @@ from __future__ import annotations
 import pytest
 
 from rituals.commands import (
+    ADMIN_USAGE,
     SUBCOMMAND_NAMES,
     AddPartnership,
+    AddRitual,
     AddTeam,
     AdminHelp,
     AdminStatus,
     CommandError,
     ListPartnerships,
+    ListRituals,
     ListTeams,
     RemovePartnership,
     RemoveTeam,
+    RitualAction,
+    ScheduleRitual,
+    ShowAudit,
     SyncTeams,
     TeamSource,
     parse_admin,
     split_subcommand,
     suggest,
 )
-from rituals.interactions import InterdependenceType
+from rituals.interactions import InterdependenceType, RitualKind
 
 
 @pytest.mark.parametrize(
@@ -106,3 +112,94 @@ def test_admin_errors_explain_what_to_do(text: str, fragment: str) -> None:
     result = parse_admin(text)
     assert isinstance(result, CommandError)
     assert fragment in result.message
+
+
+# --- rituals and the audit log ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("rituals", ListRituals()),
+        (
+            'ritual 12 schedule "30 9 * * 1-5" tz=member-local',
+            ScheduleRitual(12, "30 9 * * 1-5", None, "member-local"),
+        ),
+        (
+            "ritual 12 schedule \u201c30 9 * * 1-5\u201d",
+            ScheduleRitual(12, "30 9 * * 1-5", None, None),
+        ),
+        (
+            "ritual #7 schedule 0  15 * * 4 TZ=Europe/London",
+            ScheduleRitual(7, "0 15 * * 4", None, "Europe/London"),
+        ),
+        ("ritual 3 schedule Weekdays_0930", ScheduleRitual(3, None, "weekdays_0930", None)),
+        (
+            "ritual 3 schedule weekly_thursday_1500 tz=local",
+            ScheduleRitual(3, None, "weekly_thursday_1500", "member-local"),
+        ),
+        ("ritual 12 pause", RitualAction(12, "pause")),
+        ("ritual 12 RESUME", RitualAction(12, "resume")),
+        ("ritual 12 run-now", RitualAction(12, "run-now")),
+        ("ritual 12 run_now", RitualAction(12, "run-now")),
+        ("ritual 12 delete", RitualAction(12, "delete")),
+        (
+            'ritual add "Marketing + IT" standup',
+            AddRitual("Marketing + IT", RitualKind.STANDUP, None, None),
+        ),
+        (
+            "ritual add Marketing + IT kudos weekly_thursday_1500",
+            AddRitual("Marketing + IT", RitualKind.KUDOS_PROMPT, "weekly_thursday_1500", None),
+        ),
+        (
+            "ritual add 4 digest tz=Europe/Paris",
+            AddRitual("4", RitualKind.DIGEST, None, "Europe/Paris"),
+        ),
+        ("audit", ShowAudit(20)),
+        ("audit 5", ShowAudit(5)),
+    ],
+)
+def test_ritual_commands_parse(text: str, expected: object) -> None:
+    assert parse_admin(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("ritual", "Which ritual?"),
+        ("ritual pause", "Which ritual?"),
+        ("ritual 12", "Ritual commands"),
+        ("ritual 12 pase", "Did you mean `pause`"),
+        ("ritual 12 pause now", "takes nothing more"),
+        ("ritual 12 schedule", "Usage"),
+        ('ritual 12 schedule "61 9 * * *"', "not valid"),
+        ('ritual 12 schedule "0 9 30 2 *"', "never fires"),
+        ("ritual 12 schedule 0 9 * *", "5 fields"),
+        ('ritual 12 schedule "0 9 * * *" tz=Mars/Base', "Unknown time zone"),
+        ('ritual 12 schedule "0 9 * * *" zone=UTC', "Unknown option"),
+        ('ritual 12 schedule "0 9 * * *', "quote"),
+        ("ritual add standup", "Usage"),
+        ("ritual add Launch", "Usage"),
+        ("ritual add Launch standup hourly", "not a preset"),
+        ("ritual add Launch standup weekdays_0930 extra", "Usage"),
+        ("audit 0", "Usage"),
+        ("audit many", "Usage"),
+        ("ritualz", "Did you mean `admin ritual"),
+    ],
+)
+def test_ritual_command_errors_explain_what_to_do(text: str, fragment: str) -> None:
+    result = parse_admin(text)
+    assert isinstance(result, CommandError), result
+    assert fragment in result.message
+
+
+def test_admin_help_lists_the_ritual_commands() -> None:
+    usages = " ".join(usage for usage, _ in ADMIN_USAGE)
+    for command in (
+        "admin rituals",
+        "admin ritual <id> schedule",
+        "run-now",
+        "ritual add",
+        "admin audit",
+    ):
+        assert command in usages
