@@ -23,10 +23,10 @@ CHANNEL_INTERVAL_SECONDS = 1.0
 CHANNEL_PACED_METHODS = frozenset(
     {"chat.postMessage", "chat.postEphemeral", "chat.scheduleMessage", "files.upload_v2"}
 )
-HEADROOM = 0.95
+HEADROOM = 0.97
 # Each 429 stretches the workspace spacing by this factor; each success shrinks it back.
-SLOWDOWN_ON_429 = 1.08
-RECOVERY_PER_SUCCESS = 0.998
+SLOWDOWN_ON_429 = 1.04
+RECOVERY_PER_SUCCESS = 0.99
 MAX_SLOWDOWN = 4.0
 # A channel slot this close is worth a short sleep rather than a round trip to the database.
 CHANNEL_GRACE_SECONDS = 0.02
