@@ -31,7 +31,7 @@ from bot.outbox import (
 )
 from bot.outbox.calls import with_idempotency_key
 from bot.outbox.failures import Failed, RateLimited, from_api_error, from_exception
-from bot.outbox.pacing import Slot
+from bot.outbox.pacing import HEADROOM, SLOWDOWN_ON_429, Slot
 from bot.services import Services
 from bot.settings import Settings, load_settings
 from storage import outbox
@@ -449,7 +449,7 @@ def test_429s_slow_the_workspace_and_successes_win_the_pace_back() -> None:
     base = pacer.spacing(1)
     for _ in range(3):
         pacer.rate_limited(1, "", 1.0)
-    assert pacer.spacing(1) == pytest.approx(base * 1.08**3)
+    assert pacer.spacing(1) == pytest.approx(base * SLOWDOWN_ON_429**3)
     assert pacer.spacing(2) == base  # another workspace is not affected
     for _ in range(1000):
         pacer.succeeded(1)
@@ -460,7 +460,8 @@ def test_the_pacer_keeps_a_little_under_the_configured_rate() -> None:
     ticks = Ticks()
     pacer = Pacer(50, channel_interval=1.0, monotonic=ticks)
     pacer.reserve(1, "C1")
-    assert pacer.reserve(1, "C2").wait == pytest.approx(1 / (50 * 0.95))
+    assert pacer.reserve(1, "C2").wait == pytest.approx(1 / (50 * HEADROOM))
+    assert 0.9 <= HEADROOM < 1.0
 
 
 def test_a_row_for_a_busy_channel_is_given_back_not_slept_on(
@@ -478,7 +479,7 @@ def test_a_row_for_a_busy_channel_is_given_back_not_slept_on(
     second = _row(sessions, "second")
     assert (second.status, second.attempts, second.lease_until) == ("pending", 0, None)
     gap = (second.next_attempt_at - now).total_seconds()
-    assert 1 / 0.95 <= gap < 1 / 0.95 + 0.5
+    assert 1 / HEADROOM <= gap < 1 / HEADROOM + 0.5
 
 
 def test_no_call_starts_that_could_outlive_its_lease(
