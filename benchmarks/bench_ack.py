@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
-from _common import ROOT, summary_ms, percentile
+from _common import ROOT, percentile, summary_ms
 
 from tests.fakes import FakeSlack
 from tests.fakes.signed import sign
@@ -71,21 +71,31 @@ def seed(db_url: str) -> None:
     """A workspace with two teams, so member commands find their author."""
     from storage.db import make_engine, make_session_factory, transaction
     from storage.migrate import upgrade
-    from storage.org import MemberProfile, add_team, ensure_workspace, set_team_roster, upsert_members
+    from storage.org import (
+        MemberProfile,
+        add_team,
+        ensure_workspace,
+        set_team_roster,
+        upsert_members,
+    )
 
     upgrade(db_url)
     engine = make_engine(db_url)
     now = datetime.now(UTC)
     with transaction(make_session_factory(engine)) as session:
         ws = ensure_workspace(session, TEAM_ID, now)
-        ids = upsert_members(session, ws, [MemberProfile(u, u.lower(), "Europe/Berlin") for u in USERS], now)
+        ids = upsert_members(
+            session, ws, [MemberProfile(u, u.lower(), "Europe/Berlin") for u in USERS], now
+        )
         for name, half in (("Marketing", USERS[:100]), ("IT", USERS[100:])):
             team = add_team(session, ws, name, "usergroup", f"S{name}", now)
             set_team_roster(session, team.id, {ids[u] for u in half}, now)
     engine.dispose()
 
 
-def start(kind: str, db_url: str, fake: FakeSlack, port: int, threads: int) -> subprocess.Popen[bytes]:
+def start(
+    kind: str, db_url: str, fake: FakeSlack, port: int, threads: int
+) -> subprocess.Popen[bytes]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TANDEM_"))},
         "SLACK_BOT_TOKEN": DEFAULT_TOKEN,
@@ -103,8 +113,20 @@ def start(kind: str, db_url: str, fake: FakeSlack, port: int, threads: int) -> s
         cmd = [sys.executable, "-m", "bot.cli", "run"]
     else:
         cmd = [
-            sys.executable, "-m", "gunicorn", "baseline_app:wsgi", "-b", f"127.0.0.1:{port}",
-            "-w", "1", "-k", "gthread", "--threads", str(threads), "--log-level", "warning",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "baseline_app:wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "1",
+            "-k",
+            "gthread",
+            "--threads",
+            str(threads),
+            "--log-level",
+            "warning",
         ]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
     wait_listening(port, proc)
@@ -112,15 +134,28 @@ def start(kind: str, db_url: str, fake: FakeSlack, port: int, threads: int) -> s
 
 
 def body_for(text: str, user: str, fake: FakeSlack) -> bytes:
-    return urlencode({
-        "token": "t", "team_id": TEAM_ID, "team_domain": "bench", "channel_id": "CBENCH",
-        "channel_name": "bench", "user_id": user, "user_name": user.lower(), "command": "/tandem",
-        "text": text, "api_app_id": "A0001", "is_enterprise_install": "false",
-        "response_url": fake.response_url(), "trigger_id": f"1.{uuid.uuid4().hex}",
-    }).encode()
+    return urlencode(
+        {
+            "token": "t",
+            "team_id": TEAM_ID,
+            "team_domain": "bench",
+            "channel_id": "CBENCH",
+            "channel_name": "bench",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": "/tandem",
+            "text": text,
+            "api_app_id": "A0001",
+            "is_enterprise_install": "false",
+            "response_url": fake.response_url(),
+            "trigger_id": f"1.{uuid.uuid4().hex}",
+        }
+    ).encode()
 
 
-def load(port: int, jobs: list[tuple[str, bytes]], concurrency: int) -> tuple[dict[str, list[float]], float, int]:
+def load(
+    port: int, jobs: list[tuple[str, bytes]], concurrency: int
+) -> tuple[dict[str, list[float]], float, int]:
     work: queue.Queue[tuple[str, bytes]] = queue.Queue()
     for job in jobs:
         work.put(job)
@@ -162,7 +197,9 @@ def load(port: int, jobs: list[tuple[str, bytes]], concurrency: int) -> tuple[di
     return latencies, time.perf_counter() - started, errors
 
 
-def run_one(kind: str, db_label: str, db_url: str, fake: FakeSlack, args: argparse.Namespace) -> dict[str, list[float]]:
+def run_one(
+    kind: str, db_label: str, db_url: str, fake: FakeSlack, args: argparse.Namespace
+) -> dict[str, list[float]]:
     port = free_port()
     proc = start(kind, db_url, fake, port, args.threads)
     try:
@@ -184,7 +221,9 @@ def run_one(kind: str, db_label: str, db_url: str, fake: FakeSlack, args: argpar
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
     everything = [x for values in latencies.values() for x in values]
-    print(f"\n{kind:8s} on {db_label}: {len(everything)} requests in {elapsed:.2f} s = {len(everything) / elapsed:.0f} req/s, errors {errors}, idle RSS {idle:.0f} MB")
+    print(
+        f"\n{kind:8s} on {db_label}: {len(everything)} requests in {elapsed:.2f} s = {len(everything) / elapsed:.0f} req/s, errors {errors}, idle RSS {idle:.0f} MB"
+    )
     for label in ("help", "write"):
         print(f"  {label:5s}  {summary_ms(latencies[label])}")
     return latencies
@@ -217,11 +256,18 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--threads", type=int, default=16, help="server threads (both servers)")
     parser.add_argument("--write-command", default="away until 2031-01-01")
-    parser.add_argument("--postgres", default=os.environ.get("TANDEM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "TANDEM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()
 
-    print(f"bench_ack: {args.requests} signed /tandem commands, concurrency {args.concurrency}, gunicorn gthread x{args.threads}, {os.cpu_count()} cores")
+    print(
+        f"bench_ack: {args.requests} signed /tandem commands, concurrency {args.concurrency}, gunicorn gthread x{args.threads}, {os.cpu_count()} cores"
+    )
     with FakeSlack() as fake:
         for u in USERS:
             fake.add_user(u, tz="Europe/Berlin")
@@ -247,7 +293,9 @@ def report_ratio(label: str, base: dict[str, list[float]], ours: dict[str, list[
     base_p99 = percentile(base["help"] + base["write"], 99)
     for kind in ("help", "write"):
         p99 = percentile(ours[kind], 99)
-        print(f"  {label}: {kind} p99 {p99 * 1000:.1f} ms = {p99 / base_p99:.2f}x the baseline's p99 ({base_p99 * 1000:.1f} ms)")
+        print(
+            f"  {label}: {kind} p99 {p99 * 1000:.1f} ms = {p99 / base_p99:.2f}x the baseline's p99 ({base_p99 * 1000:.1f} ms)"
+        )
 
 
 if __name__ == "__main__":

@@ -39,7 +39,11 @@ class _RecordingApp(App):
 
     def _note(self, kind: str, constraint: Any) -> None:
         if isinstance(constraint, dict):
-            constraint = constraint.get("callback_id") or constraint.get("action_id") or constraint.get("type")
+            constraint = (
+                constraint.get("callback_id")
+                or constraint.get("action_id")
+                or constraint.get("type")
+            )
         if isinstance(constraint, re.Pattern):
             constraint = constraint.pattern
         self.registered[kind].add(str(constraint))
@@ -67,7 +71,9 @@ class _RecordingApp(App):
 
 @pytest.fixture
 def registered(sqlite_url: str) -> dict[str, set[str]]:
-    settings = load_settings(_env_file=None, TANDEM_DATABASE_URL=sqlite_url, SLACK_BOT_TOKEN="xoxb-x")
+    settings = load_settings(
+        _env_file=None, TANDEM_DATABASE_URL=sqlite_url, SLACK_BOT_TOKEN="xoxb-x"
+    )
     services = Services.from_settings(settings)
     app = _RecordingApp(token="xoxb-x", signing_secret="s", token_verification_enabled=False)
     listeners.register(app, services)

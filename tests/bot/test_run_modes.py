@@ -33,7 +33,9 @@ def _settings(url: str, fake: FakeSlack, **extra: Any) -> Settings:
     )
 
 
-def test_app_token_selects_socket_mode(sqlite_url: str, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_app_token_selects_socket_mode(
+    sqlite_url: str, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     started: list[tuple[Any, str]] = []
 
     class FakeHandler:
@@ -49,7 +51,7 @@ def test_app_token_selects_socket_mode(sqlite_url: str, fake: FakeSlack, monkeyp
     monkeypatch.setattr(server, "serve_http", lambda s: pytest.fail("HTTP chosen in Socket Mode"))
     settings = _settings(sqlite_url, fake, SLACK_APP_TOKEN="xapp-1-test")
     assert cli.cmd_run(settings, None) == 0  # type: ignore[arg-type]
-    (app, token), = started
+    ((app, token),) = started
     assert token == "xapp-1-test"
     assert not any(isinstance(m, RequestVerification) for m in app._middleware_list)
 
@@ -88,8 +90,11 @@ def test_doctor_explains_each_problem(tmp_path: Any, fake: FakeSlack) -> None:
 
 def test_doctor_when_slack_is_unreachable(sqlite_url: str) -> None:
     settings = load_settings(
-        _env_file=None, SLACK_BOT_TOKEN=DEFAULT_TOKEN, SLACK_SIGNING_SECRET="s",
-        SLACK_API_URL="http://127.0.0.1:9/api/", TANDEM_DATABASE_URL=sqlite_url,
+        _env_file=None,
+        SLACK_BOT_TOKEN=DEFAULT_TOKEN,
+        SLACK_SIGNING_SECRET="s",
+        SLACK_API_URL="http://127.0.0.1:9/api/",
+        TANDEM_DATABASE_URL=sqlite_url,
     )
     slack = next(c for c in diagnose(settings) if c.name == "slack")
     assert not slack.ok and "SLACK_API_URL" in slack.detail

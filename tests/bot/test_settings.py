@@ -133,7 +133,11 @@ def test_invalid_setting_exits_2_without_traceback(tmp_path: Path) -> None:
 
 
 def test_run_on_an_unmigrated_database_says_to_migrate(tmp_path: Path) -> None:
-    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "TANDEM_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "s",
+        "TANDEM_DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+    }
     done = _tandem(["run"], env, tmp_path)
     assert done.returncode == 2
     assert "run `tandem migrate`" in done.stderr

@@ -29,7 +29,10 @@ def fake() -> Iterator[FakeSlack]:
 @pytest.fixture
 def services(db_url: str, fake: FakeSlack) -> Iterator[Services]:
     settings = load_settings(
-        _env_file=None, SLACK_BOT_TOKEN=DEFAULT_TOKEN, SLACK_API_URL=fake.url, TANDEM_DATABASE_URL=db_url
+        _env_file=None,
+        SLACK_BOT_TOKEN=DEFAULT_TOKEN,
+        SLACK_API_URL=fake.url,
+        TANDEM_DATABASE_URL=db_url,
     )
     running = Services.from_settings(settings)
     yield running
@@ -64,7 +67,9 @@ def test_large_channel_is_read_across_pages(services: Services, fake: FakeSlack)
     assert len(fake.calls_to("conversations.members")) >= 3
     assert len(fake.calls_to("users.list")) >= 3
     with services.sessions() as session:
-        assert {m.tz for m in session.scalars(select(Member).where(Member.is_bot.is_(False)))} == {"Asia/Kolkata"}
+        assert {m.tz for m in session.scalars(select(Member).where(Member.is_bot.is_(False)))} == {
+            "Asia/Kolkata"
+        }
 
 
 def test_periodic_sync_refreshes_every_workspace(services: Services, fake: FakeSlack) -> None:

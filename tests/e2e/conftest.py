@@ -73,14 +73,19 @@ def bot(db_url: str, fake_slack: FakeSlack) -> Iterator[RunningBot]:
     services = Services.from_settings(e2e_settings(db_url, fake_slack))
     app = create_app(services)
     server = make_server(
-        "127.0.0.1", 0, TandemWSGI(app, services),
-        server_class=_ThreadingWSGIServer, handler_class=_QuietHandler,
+        "127.0.0.1",
+        0,
+        TandemWSGI(app, services),
+        server_class=_ThreadingWSGIServer,
+        handler_class=_QuietHandler,
     )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_port}"
     try:
-        yield RunningBot(url, services, app, SlackSender(url, SIGNING_SECRET, fake_slack), fake_slack)
+        yield RunningBot(
+            url, services, app, SlackSender(url, SIGNING_SECRET, fake_slack), fake_slack
+        )
     finally:
         server.shutdown()
         server.server_close()

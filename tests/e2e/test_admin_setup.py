@@ -60,12 +60,19 @@ def test_team_and_partnership_setup_round_trip(bot: RunningBot) -> None:
         )
         assert current == {"UM1", "UM2", "UI1"}
         assert members["UM2"].tz == "America/New_York"
-        assert members["UGONE"].is_deleted and members["UROBOT"].is_bot and members["UGUEST"].is_guest
+        assert (
+            members["UGONE"].is_deleted and members["UROBOT"].is_bot and members["UGUEST"].is_guest
+        )
         actions = [a.action for a in session.scalars(select(AuditLog).order_by(AuditLog.id))]
         assert actions == ["team.add", "team.add", "partnership.add"]
         entry = session.scalars(select(AuditLog).where(AuditLog.action == "partnership.add")).one()
         assert entry.actor_user_id == ADMIN and entry.before is None
-        assert entry.after == {"teams": ["Marketing", "IT"], "channel": "CJOINT", "leaders": ["UI1", "UM1"], "type": "reciprocal"}
+        assert entry.after == {
+            "teams": ["Marketing", "IT"],
+            "channel": "CJOINT",
+            "leaders": ["UI1", "UM1"],
+            "type": "reciprocal",
+        }
 
     assert "still part of" in _reply(bot, "admin team remove IT")
     assert "Removed partnership" in _reply(bot, 'admin partnership remove "Marketing + IT"')
@@ -126,7 +133,9 @@ def test_non_admin_is_refused_and_nothing_changes(bot: RunningBot) -> None:
 def test_admin_mistakes_get_clear_answers(bot: RunningBot) -> None:
     _seed_directory(bot)
     assert "Did you mean `admin team`" in _reply(bot, "admin teams list")
-    assert "I can't find `Sales`" in _reply(bot, "admin partnership add Sales IT channel=<#C1> leaders=<@UM1>")
+    assert "I can't find `Sales`" in _reply(
+        bot, "admin partnership add Sales IT channel=<#C1> leaders=<@UM1>"
+    )
     _reply(bot, "admin team add Marketing <!subteam^SMKT>")
     assert "already exists" in _reply(bot, "admin team add marketing <#CIT>")
     assert "There are no teams" not in _reply(bot, "admin team sync")

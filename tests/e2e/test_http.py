@@ -75,7 +75,13 @@ def test_retried_event_is_processed_once(bot: RunningBot) -> None:
         handled.append(event["ts"])
         done.set()
 
-    event = {"type": "app_mention", "user": ADMIN, "text": "<@UBOT> hi", "ts": "1.0", "channel": "C1"}
+    event = {
+        "type": "app_mention",
+        "user": ADMIN,
+        "text": "<@UBOT> hi",
+        "ts": "1.0",
+        "channel": "C1",
+    }
     assert bot.slack.event(event, event_id="Ev42").status == 200
     assert done.wait(5)
     for retry in (1, 2):
@@ -107,7 +113,6 @@ def test_malformed_payloads_get_4xx_never_500(bot: RunningBot) -> None:
 def test_unknown_paths_and_verbs(bot: RunningBot) -> None:
     assert bot.slack.raw(b"", {}, path="/nope").status == 404
     assert bot.slack.raw(b"", {}, path="/slack/events", method="GET").status == 405
-
 
 
 def test_oversized_body_is_refused_before_it_is_read(bot: RunningBot) -> None:

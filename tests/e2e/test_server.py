@@ -30,7 +30,9 @@ def _wait_until_listening(port: int, proc: subprocess.Popen[bytes], timeout: flo
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"tandem run exited with {proc.returncode}: {proc.stderr.read().decode() if proc.stderr else ''}")
+            raise AssertionError(
+                f"tandem run exited with {proc.returncode}: {proc.stderr.read().decode() if proc.stderr else ''}"
+            )
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return
@@ -53,8 +55,11 @@ def served(sqlite_url: str, fake_slack: FakeSlack) -> Iterator[SlackSender]:
         "TANDEM_LOG_LEVEL": "WARNING",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run"], env=env, cwd=ROOT,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "bot.cli", "run"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         _wait_until_listening(port, proc)
@@ -71,5 +76,8 @@ def test_gunicorn_serves_health_and_commands(served: SlackSender, fake_slack: Fa
     response = served.command("help")
     assert response.status == 200
     assert "Tandem commands" in response.json()["text"]
-    bad = served.raw(b"command=%2Ftandem&text=help", {"X-Slack-Signature": "v0=bad", "X-Slack-Request-Timestamp": str(int(time.time()))})
+    bad = served.raw(
+        b"command=%2Ftandem&text=help",
+        {"X-Slack-Signature": "v0=bad", "X-Slack-Request-Timestamp": str(int(time.time()))},
+    )
     assert bad.status == 401

@@ -42,7 +42,9 @@ def test_split_subcommand(text: str, expected: tuple[str, str]) -> None:
     assert split_subcommand(text) == expected
 
 
-@pytest.mark.parametrize(("typo", "meant"), [("kudo", "kudos"), ("hlep", "help"), ("balanse", "balance")])
+@pytest.mark.parametrize(
+    ("typo", "meant"), [("kudo", "kudos"), ("hlep", "help"), ("balanse", "balance")]
+)
 def test_suggest_finds_the_nearest_subcommand(typo: str, meant: str) -> None:
     assert suggest(typo) == meant
 
@@ -64,23 +66,47 @@ def test_suggest_gives_up_on_nonsense() -> None:
         ("team remove IT", RemoveTeam("IT")),
         ("partnership list", ListPartnerships()),
         ('partnership remove "Marketing + IT"', RemovePartnership("Marketing + IT")),
-        ("team add Marketing <!subteam^S0614|@marketing>", AddTeam("Marketing", TeamSource("usergroup", "S0614"))),
-        ("team add Marketing <!subteam^S0614>", AddTeam("Marketing", TeamSource("usergroup", "S0614"))),
-        ('team add "IT Ops" <#C024BE91L|it-ops>', AddTeam("IT Ops", TeamSource("channel", "C024BE91L"))),
-        ("team add IT Ops <#C024BE91L|it-ops>", AddTeam("IT Ops", TeamSource("channel", "C024BE91L"))),
+        (
+            "team add Marketing <!subteam^S0614|@marketing>",
+            AddTeam("Marketing", TeamSource("usergroup", "S0614")),
+        ),
+        (
+            "team add Marketing <!subteam^S0614>",
+            AddTeam("Marketing", TeamSource("usergroup", "S0614")),
+        ),
+        (
+            'team add "IT Ops" <#C024BE91L|it-ops>',
+            AddTeam("IT Ops", TeamSource("channel", "C024BE91L")),
+        ),
+        (
+            "team add IT Ops <#C024BE91L|it-ops>",
+            AddTeam("IT Ops", TeamSource("channel", "C024BE91L")),
+        ),
         (
             "partnership add Marketing IT channel=<#C1|mkt-it> leaders=<@U1|ana>,<@U2|raj> type=sequential",
-            AddPartnership(("Marketing", "IT"), "C1", ("U1", "U2"), InterdependenceType.SEQUENTIAL, "Marketing + IT"),
+            AddPartnership(
+                ("Marketing", "IT"),
+                "C1",
+                ("U1", "U2"),
+                InterdependenceType.SEQUENTIAL,
+                "Marketing + IT",
+            ),
         ),
         (
             'partnership add Marketing IT Sales channel=<#C1> leaders=<@U1> name="Go to market"',
             AddPartnership(
-                ("Marketing", "IT", "Sales"), "C1", ("U1",), InterdependenceType.RECIPROCAL, "Go to market"
+                ("Marketing", "IT", "Sales"),
+                "C1",
+                ("U1",),
+                InterdependenceType.RECIPROCAL,
+                "Go to market",
             ),
         ),
         (
             "partnership add Marketing IT channel=<#C1> leaders=<@U1>,<@U1> TYPE=Pooled",
-            AddPartnership(("Marketing", "IT"), "C1", ("U1",), InterdependenceType.POOLED, "Marketing + IT"),
+            AddPartnership(
+                ("Marketing", "IT"), "C1", ("U1",), InterdependenceType.POOLED, "Marketing + IT"
+            ),
         ),
     ],
 )

@@ -32,7 +32,9 @@ def test_upgrade_downgrade_upgrade_round_trip(db_url: str) -> None:
 
 
 @pytest.mark.parametrize("pragma, expected", [("foreign_keys", 1), ("journal_mode", "wal")])
-def test_sqlite_runs_with_foreign_keys_and_wal(sqlite_url: str, pragma: str, expected: object) -> None:
+def test_sqlite_runs_with_foreign_keys_and_wal(
+    sqlite_url: str, pragma: str, expected: object
+) -> None:
     engine = make_engine(sqlite_url)
     with engine.connect() as conn:
         assert conn.exec_driver_sql(f"PRAGMA {pragma}").scalar() == expected
