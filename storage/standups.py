@@ -19,7 +19,6 @@ from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from rituals.interactions import RitualKind
-from rituals.roster import Seat, assign_teams
 from rituals.standup import ASK
 from storage.models import (
     AuditLog,
@@ -35,7 +34,7 @@ from storage.models import (
     Team,
     TeamMembership,
 )
-from storage.org import RosterEntry
+from storage.org import RosterEntry, partnership_roster
 from storage.upsert import insert_for, rowcount
 
 ANSWER_SOURCE = "standup:answer:"
@@ -706,50 +705,5 @@ def already_noted(
 
 
 def roster(session: Session, partnership_id: int) -> list[RosterEntry]:
-    """The partnership's current, active members, each counted for one team.
-
-    The same people and team assignment as storage.org.partnership_roster,
-    read as plain columns: a standup reads it on every answer, for thousands
-    of members.
-    """
-    positions = {
-        team_id: position
-        for team_id, position in session.execute(
-            select(PartnershipTeam.team_id, PartnershipTeam.position).where(
-                PartnershipTeam.partnership_id == partnership_id
-            )
-        )
-    }
-    rows = session.execute(
-        select(
-            TeamMembership.member_id,
-            TeamMembership.team_id,
-            TeamMembership.joined_at,
-            Member.slack_user_id,
-            Member.display_name,
-            Member.tz,
-            Member.away_until,
-            Member.opted_out,
-        )
-        .join(Member, Member.id == TeamMembership.member_id)
-        .where(
-            TeamMembership.team_id.in_(list(positions)),
-            TeamMembership.left_at.is_(None),
-            Member.is_deleted.is_(False),
-            Member.is_bot.is_(False),
-        )
-    ).all()
-    assignment = assign_teams((Seat(row[0], row[1], row[2]) for row in rows), positions)
-    entries: dict[int, RosterEntry] = {}
-    for member_id, _, _, slack_id, name, tz, away_until, opted_out in rows:
-        entries[member_id] = RosterEntry(
-            member_id=member_id,
-            slack_user_id=slack_id,
-            display_name=name,
-            tz=tz,
-            team_id=assignment[member_id],
-            away_until=away_until,
-            opted_out=tuple(opted_out or ()),
-            active=True,
-        )
-    return [entries[member_id] for member_id in sorted(entries)]
+    """The partnership's current, active members, each counted for one team."""
+    return partnership_roster(session, partnership_id, active_only=True)
