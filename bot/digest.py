@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.kudos import queue_leaderboard
 from bot.outbox import FILES_UPLOAD_V2, file_upload
 from rituals.balance import (
     DEFAULT_MIN_GROUP_SIZE,
@@ -518,6 +519,9 @@ def build_occurrences(
         month = Month.last_complete(fired, tz)
         if month not in rendered:
             rendered[month] = render(compute_digest(session, partnership.id, month))
+            queue_leaderboard(
+                session, partnership.id, month.key, month.label, month.bounds(tz), now
+            )
         recipients = _recipients(occurrence, leaders, slack_ids)
         waits = _local_slots(ritual, occurrence, recipients, zones, now)
         queue_digest(

@@ -16,6 +16,10 @@ receivers are told kindly that their voice is already in it (the giver) or
 that the kudos are for them (a receiver), and nothing is logged: a +1 is a
 third person's agreement.
 
+The monthly leaderboard is off unless an admin turns `kudos_leaderboard`
+on: then the monthly digest run also posts last month's most thanked people
+in the joint channel, once per month, and nothing when nobody was thanked.
+
 The weekly prompt (ritual kind kudos_prompt, by default Thursday 15:00 in
 each member's own time zone) asks each member about the other team. It
 skips whoever already gave cross-team kudos since Monday (their local
@@ -48,6 +52,7 @@ from bot.views.kudos import (
     Person,
     PostContent,
     PromptPicker,
+    kudos_leaderboard,
     kudos_modal,
     kudos_post,
     kudos_prompt,
@@ -581,6 +586,44 @@ def month_bounds(tz: str, now: datetime, *, default_tz: str = "UTC") -> tuple[da
         return local_day_bounds(tz, noon, default_tz=default_tz)[0]
 
     return start_of(first), start_of(following)
+
+
+# --- the optional monthly leaderboard ------------------------------------------------
+
+LEADERBOARD_SIZE = 5
+
+
+def leaderboard_key(partnership_id: int, month_key: str) -> str:
+    return f"kudos-leaderboard:{partnership_id}:{month_key}"
+
+
+def queue_leaderboard(
+    session: Session,
+    partnership_id: int,
+    month_key: str,
+    month_label: str,
+    bounds: tuple[datetime, datetime],
+    now: datetime,
+) -> bool:
+    """Queue the month's leaderboard for the joint channel if the partnership turned it on.
+
+    `month_key` (YYYY-MM) keys the post, so a re-run of the digest never
+    posts it twice. Returns whether a new post was queued.
+    """
+    partnership = store.get_partnership(session, partnership_id)
+    if partnership is None or not partnership.kudos.leaderboard or not partnership.channel_id:
+        return False
+    board = store.leaderboard(session, partnership_id, *bounds, limit=LEADERBOARD_SIZE)
+    if board.is_empty:
+        return False
+    channel = partnership.channel_id
+    call = OutboundCall(
+        idempotency_key=leaderboard_key(partnership_id, month_key),
+        method="chat.postMessage",
+        payload={"channel": channel, **kudos_leaderboard(board, month_label)},
+        channel_key=channel,
+    )
+    return enqueue(session, call, now, partnership.workspace_id) > 0
 
 
 # --- the weekly prompt ------------------------------------------------------------

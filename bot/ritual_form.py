@@ -125,6 +125,12 @@ FIELDS: dict[RitualKind, tuple[SettingField, ...]] = {
             "true: thanks to the other team do not count against the allowance.",
             partnership=True,
         ),
+        SettingField(
+            "kudos_leaderboard",
+            "Monthly leaderboard",
+            "true: post last month's most thanked people in the joint channel. Off by default.",
+            partnership=True,
+        ),
         _GRACE,
     ),
     RitualKind.DIGEST: (
@@ -425,6 +431,9 @@ def _kudos_problems(partnership: Mapping[str, Any]) -> dict[str, str]:
     exempt = partnership.get("kudos_cross_team_exempt")
     if exempt is not None and not isinstance(exempt, bool):
         errors[SETTING_PREFIX + "kudos_cross_team_exempt"] = "true or false"
+    board = partnership.get("kudos_leaderboard")
+    if board is not None and not isinstance(board, bool):
+        errors[SETTING_PREFIX + "kudos_leaderboard"] = "true or false"
     return errors
 
 

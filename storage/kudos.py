@@ -10,7 +10,10 @@ Kudos settings are partnership settings, because kudos exist whether or not
 the weekly prompt ritual is set up: `kudos_values` (value tags, e.g.
 ["customer-first", "ownership"]), `kudos_daily_limit` (recipients a giver may
 thank per local day, default 5), `kudos_cross_team_exempt` (cross-team
-recipients do not count against that limit, default false).
+recipients do not count against that limit, default false),
+`kudos_leaderboard` (post last month's most thanked people in the joint
+channel with the monthly digest, default false: by default only team totals
+reach the monthly summary).
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ class KudosSettings:
     values: tuple[str, ...] = ()
     daily_limit: int = DEFAULT_DAILY_LIMIT
     cross_team_exempt: bool = False
+    leaderboard: bool = False
 
     @classmethod
     def from_partnership(cls, settings: Mapping[str, Any] | None) -> KudosSettings:
@@ -71,6 +75,7 @@ class KudosSettings:
             values=values,
             daily_limit=limit,
             cross_team_exempt=bool(found.get("kudos_cross_team_exempt", False)),
+            leaderboard=found.get("kudos_leaderboard") is True,
         )
 
 
@@ -503,6 +508,62 @@ def month_stats(session: Session, member_id: int, start: datetime, end: datetime
         cross_team_given=int(cross_given),
         cross_team_received=int(cross_received),
         seconds_received=int(seconds or 0),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Leader:
+    slack_user_id: str
+    display_name: str
+    received: int  # kudos the person was among the receivers of
+
+
+@dataclass(frozen=True, slots=True)
+class Leaderboard:
+    top: tuple[Leader, ...]  # most kudos received first, ties by name
+    kudos: int  # all kudos given in the partnership in the window
+    cross_team: int  # those of them that crossed teams
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.top
+
+
+def leaderboard(
+    session: Session, partnership_id: int, start: datetime, end: datetime, limit: int = 5
+) -> Leaderboard:
+    """The partnership's most thanked people in [start, end), for the optional monthly board.
+
+    Only kudos given in this partnership count, so only its people appear
+    (receivers are checked to be in one of its teams when thanked);
+    deactivated accounts and bots are left out.
+    """
+    in_window = (
+        Kudos.partnership_id == partnership_id,
+        Kudos.created_at >= start,
+        Kudos.created_at < end,
+    )
+    received = func.count().label("received")
+    name = func.lower(Member.display_name)
+    rows = session.execute(
+        select(Member.slack_user_id, Member.display_name, received)
+        .select_from(KudosRecipient)
+        .join(Kudos, Kudos.id == KudosRecipient.kudos_id)
+        .join(Member, Member.id == KudosRecipient.member_id)
+        .where(*in_window, Member.is_deleted.is_(False), Member.is_bot.is_(False))
+        .group_by(Member.id, Member.slack_user_id, Member.display_name)
+        .order_by(received.desc(), name, Member.slack_user_id)
+        .limit(limit)
+    ).all()
+    total, cross = session.execute(
+        select(func.count(), func.coalesce(func.sum(_as_int(Kudos.cross_team)), 0)).where(
+            *in_window
+        )
+    ).one()
+    return Leaderboard(
+        top=tuple(Leader(user, display or "", int(count)) for user, display, count in rows),
+        kudos=int(total),
+        cross_team=int(cross),
     )
 
 

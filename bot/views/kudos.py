@@ -1,4 +1,5 @@
-"""Kudos on screen: the public post, the form to give them, the weekly prompt, your own stats."""
+"""Kudos on screen: the public post, the form to give them, the weekly prompt, your own stats,
+and the monthly leaderboard a partnership may turn on."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from rituals.kudos import MAX_REASON_LENGTH
-from storage.kudos import MonthStats
+from storage.kudos import Leaderboard, MonthStats
 
 MODAL_CALLBACK_ID = "kudos_give"
 SECOND_ACTION_ID = "kudos_second"
@@ -356,3 +357,26 @@ def kudos_stats(stats: MonthStats, month: str) -> dict[str, Any]:
         ),
     ]
     return _message(f"{text}: gave {stats.given}, received {stats.received}", blocks)
+
+
+# --- the optional monthly leaderboard ---------------------------------------------------
+
+
+def kudos_leaderboard(board: Leaderboard, month: str) -> dict[str, Any]:
+    """The joint channel's monthly thank-you board, posted only where admins turned it on."""
+    medals = ("🥇", "🥈", "🥉")
+    lines = [
+        f"{medals[rank] if rank < len(medals) else f'{rank + 1}.'} <@{leader.slack_user_id}>"
+        f" · {leader.received} kudos"
+        for rank, leader in enumerate(board.top)
+    ]
+    across = f"{board.cross_team} of {board.kudos} kudos went across teams."
+    text = f"Most thanked in {month}"
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=f"*{text}* :tada:\n" + "\n".join(lines))),
+        ContextBlock(
+            elements=[MarkdownTextObject(text=f"{across} Thank someone with `/tandem kudos`.")]
+        ),
+    ]
+    names = ", ".join(leader.display_name or leader.slack_user_id for leader in board.top)
+    return _message(f"{text}: {names}", blocks)

@@ -29,6 +29,7 @@ from bot.ritual_builders import default_registry
 from bot.views.digest import EXPLAIN_ACTION_ID, EXPLAIN_CALLBACK_ID, explain_modal
 from rituals.balance import NOT_ENOUGH_ACTIVITY, Action, Band, Metric
 from rituals.interactions import InteractionKind, InterdependenceType, RitualKind
+from storage import kudos as kudos_store
 from storage import org
 from storage import rituals as ritual_store
 from storage.db import transaction
@@ -496,3 +497,75 @@ def test_cli_post_needs_the_token_and_a_known_partnership(
 def test_find_partnership_refuses_an_unknown_name(session_factory: sessionmaker[Session]) -> None:
     with session_factory() as s, pytest.raises(PartnershipNotFound, match="no partnerships yet"):
         find_partnership(s, "Marketing + IT")
+
+
+# --- the optional kudos leaderboard --------------------------------------------------------
+
+
+def _thank(
+    sessions: sessionmaker[Session], world: World, giver: str, to: Sequence[str], at: datetime
+) -> None:
+    team_of = {slack_id: ("Marketing" if "MAR" in slack_id else "IT") for slack_id in world.people}
+    with transaction(sessions) as s:
+        kudos_store.add_kudos(
+            s,
+            kudos_store.NewKudos(
+                workspace_id=world.workspace_id,
+                partnership_id=world.partnership_id,
+                giver_member_id=world.member(giver),
+                giver_team_id=world.teams[team_of[giver]],
+                reason="the launch",
+                values=(),
+                receivers=[
+                    kudos_store.Receiver(world.member(u), world.teams[team_of[u]]) for u in to
+                ],
+                created_at=at,
+            ),
+        )
+
+
+def _boards(sessions: sessionmaker[Session]) -> list[Outbox]:
+    return [r for r in _rows(sessions) if r.idempotency_key.startswith("kudos-leaderboard:")]
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_digest_run_posts_the_kudos_leaderboard_only_when_turned_on(
+    session_factory: sessionmaker[Session], enabled: bool
+) -> None:
+    world = seed_world(session_factory, settings={"kudos_leaderboard": enabled})
+    _thank(session_factory, world, "UMAR1", ["UIT2", "UIT3"], in_month(MARCH))
+    _thank(session_factory, world, "UMAR2", ["UIT3"], in_month(MARCH, 20))
+    _thank(session_factory, world, "UIT1", ["UMAR2"], in_month(MARCH, 21))
+    _thank(session_factory, world, "UMAR3", ["UMAR4"], in_month(MARCH, 22))  # same team
+    # 1 April 00:30 in Berlin is already April there; February is not last month either.
+    _thank(session_factory, world, "UIT1", ["UMAR5"], datetime(2025, 3, 31, 22, 30, tzinfo=UTC))
+    _thank(session_factory, world, "UIT1", ["UMAR6"], in_month(Month(2025, 2)))
+    ritual = _ritual(session_factory, world)
+    occurrence = _occurrence(ritual.id, APRIL_FIRST_0900_BERLIN)
+    for now in (APRIL_FIRST_0900_BERLIN, datetime(2025, 4, 15, 12, 0, tzinfo=UTC)):
+        with transaction(session_factory) as s:  # a retried tick, then a manual run
+            build_occurrences(s, ritual, [occurrence], now)
+            build_occurrences(s, ritual, [_occurrence(ritual.id, now, key="manual:x")], now)
+    boards = _boards(session_factory)
+    if not enabled:
+        assert boards == []
+        return
+    [board] = boards
+    assert board.idempotency_key == f"kudos-leaderboard:{world.partnership_id}:2025-03"
+    assert board.method == "chat.postMessage" and board.payload["channel"] == "CJOINT"
+    text = json.dumps(board.payload["blocks"])
+    order = ["UIT3", "UIT2", "UMAR2", "UMAR4"]  # 2 kudos, then ties by name
+    assert [text.index(f"<@{u}>") for u in order] == sorted(text.index(f"<@{u}>") for u in order)
+    assert "UMAR5" not in text and "UMAR6" not in text
+    assert "3 of 4 kudos went across teams" in text
+    assert "March 2025" in board.payload["text"]
+
+
+def test_no_kudos_no_leaderboard(session_factory: sessionmaker[Session]) -> None:
+    world = seed_world(session_factory, settings={"kudos_leaderboard": True})
+    ritual = _ritual(session_factory, world)
+    with transaction(session_factory) as s:
+        build_occurrences(
+            s, ritual, [_occurrence(ritual.id, APRIL_FIRST_0900_BERLIN)], APRIL_FIRST_0900_BERLIN
+        )
+    assert _boards(session_factory) == []

@@ -394,3 +394,54 @@ def test_recipients_are_unique_per_kudos(session_factory: sessionmaker[Session])
             select(KudosRecipient).where(KudosRecipient.kudos_id == kudos_id)
         ).all()
         assert [r.member_id for r in rows] == [w.ids["UIVY"]]
+
+
+def test_leaderboard_ranks_receivers_in_the_window_ties_by_name(
+    session_factory: sessionmaker[Session],
+) -> None:
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    end = datetime(2026, 4, 1, tzinfo=UTC)
+    with transaction(session_factory) as session:
+        w = _world(session)
+        _give(session, w, "UANA", ["UIVY", "UJO"])  # cross-team
+        _give(session, w, "UBEN", ["UIVY"])  # cross-team
+        _give(session, w, "UANA", ["UBEN"], at=start)  # same team, first instant counts
+        _give(session, w, "UIVY", ["UANA"], at=start - timedelta(seconds=1))  # last month
+        _give(session, w, "UJO", ["UANA", "UBEN"], at=end)  # next month
+        other = org.add_partnership(
+            session, w.workspace, "Other", ["IT"], "COTHER", [], InterdependenceType.POOLED, NOW
+        )
+        store.add_kudos(  # another partnership's kudos never count here
+            session,
+            store.NewKudos(
+                w.workspace,
+                other.id,
+                w.ids["UIVY"],
+                w.it,
+                "x",
+                (),
+                [store.Receiver(w.ids["UJO"], w.it)],
+                NOW,
+            ),
+        )
+    with session_factory() as session:
+        board = store.leaderboard(session, w.partnership, start, end, limit=5)
+        top_two = store.leaderboard(session, w.partnership, start, end, limit=2)
+        empty = store.leaderboard(
+            session, w.partnership, end + timedelta(days=1), end + timedelta(days=2)
+        )
+    assert [(p.slack_user_id, p.received) for p in board.top] == [
+        ("UIVY", 2),
+        ("UBEN", 1),  # ben before jo: ties by name
+        ("UJO", 1),
+    ]
+    assert board.top[0].display_name == "ivy"
+    assert (board.kudos, board.cross_team) == (3, 2)
+    assert [p.slack_user_id for p in top_two.top] == ["UIVY", "UBEN"]
+    assert empty.is_empty and empty.kudos == 0
+
+
+def test_the_leaderboard_setting_is_off_unless_true() -> None:
+    assert not store.KudosSettings.from_partnership({}).leaderboard
+    assert not store.KudosSettings.from_partnership({"kudos_leaderboard": "yes"}).leaderboard
+    assert store.KudosSettings.from_partnership({"kudos_leaderboard": True}).leaderboard
