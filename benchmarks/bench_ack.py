@@ -20,17 +20,17 @@ import sys
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
 from _common import ROOT, percentile, summary_ms
 
-from tests.fakes import FakeSlack
 from tests.fakes.signed import sign
 from tests.fakes.slack_api import DEFAULT_TOKEN, TEAM_ID
 
 SECRET = "bench-secret"
+WORKERS = 2  # both servers alike: one process per core
 USERS = [f"UB{i:04d}" for i in range(200)]
 
 
@@ -53,16 +53,20 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
     raise SystemExit("server did not start")
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children (gunicorn's master and worker)."""
+def memory_mb(pid: int) -> float:
+    """Proportional resident memory (PSS) of gunicorn's master and workers together.
+
+    Workers are forked from the master and share its imported code, so adding
+    their RSS would count those pages once per process.
+    """
     total = 0
     pids = [pid]
     children = Path(f"/proc/{pid}/task/{pid}/children")
     if children.exists():
         pids += [int(p) for p in children.read_text().split()]
     for p in pids:
-        for line in Path(f"/proc/{p}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
                 total += int(line.split()[1])
     return total / 1024
 
@@ -94,7 +98,7 @@ def seed(db_url: str) -> None:
 
 
 def start(
-    kind: str, db_url: str, fake: FakeSlack, port: int, threads: int
+    kind: str, db_url: str, fake: RemoteFake, port: int, threads: int
 ) -> subprocess.Popen[bytes]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TANDEM_"))},
@@ -105,6 +109,7 @@ def start(
         "TANDEM_HOST": "127.0.0.1",
         "TANDEM_PORT": str(port),
         "TANDEM_WEB_THREADS": str(threads),
+        "TANDEM_WEB_WORKERS": str(WORKERS),
         "TANDEM_LOG_LEVEL": "WARNING",
         "TANDEM_SCHEDULER_ENABLED": "false",
         "PYTHONPATH": f"{ROOT}:{ROOT / 'benchmarks'}",
@@ -133,7 +138,42 @@ def start(
     return proc
 
 
-def body_for(text: str, user: str, fake: FakeSlack) -> bytes:
+class RemoteFake:
+    """The fake Slack in a process of its own, as Slack would be elsewhere.
+
+    In the load generator's process its request handling would take the GIL
+    from the client threads and inflate every latency they measure.
+    """
+
+    def __init__(self) -> None:
+        script = (
+            "import sys; sys.path.insert(0, sys.argv[1]); from tests.fakes import FakeSlack; "
+            "fake = FakeSlack().start(); "
+            "[fake.add_user(u, tz='Europe/Berlin') for u in sys.argv[2:]]; "
+            "print(fake.root, flush=True); sys.stdin.read(); fake.stop()"
+        )
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", script, str(ROOT), *USERS],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._proc.stdout is not None
+        self.root = self._proc.stdout.readline().strip()
+        self.url = f"{self.root}/api/"
+        self._responses = 0
+
+    def response_url(self) -> str:
+        self._responses += 1
+        return f"{self.root}/response/{self._responses}"
+
+    def close(self) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.close()
+        self._proc.wait(timeout=10)
+
+
+def body_for(text: str, user: str, fake: RemoteFake) -> bytes:
     return urlencode(
         {
             "token": "t",
@@ -198,7 +238,7 @@ def load(
 
 
 def run_one(
-    kind: str, db_label: str, db_url: str, fake: FakeSlack, args: argparse.Namespace
+    kind: str, db_label: str, db_url: str, fake: RemoteFake, args: argparse.Namespace
 ) -> dict[str, list[float]]:
     port = free_port()
     proc = start(kind, db_url, fake, port, args.threads)
@@ -206,7 +246,7 @@ def run_one(
         # Warm up: the first request pays for auth.test and imports.
         load(port, [("warmup", body_for("help", USERS[0], fake)) for _ in range(40)], 4)
         time.sleep(1.0)  # let background work from the warm-up finish before reading memory
-        idle = rss_mb(proc.pid)
+        idle = memory_mb(proc.pid)
         jobs = []
         for i in range(args.requests):
             user = USERS[i % len(USERS)]
@@ -222,7 +262,7 @@ def run_one(
         proc.wait(timeout=30)
     everything = [x for values in latencies.values() for x in values]
     print(
-        f"\n{kind:8s} on {db_label}: {len(everything)} requests in {elapsed:.2f} s = {len(everything) / elapsed:.0f} req/s, errors {errors}, idle RSS {idle:.0f} MB"
+        f"\n{kind:8s} on {db_label}: {len(everything)} requests in {elapsed:.2f} s = {len(everything) / elapsed:.0f} req/s, errors {errors}, idle memory (PSS, all processes) {idle:.0f} MB"
     )
     for label in ("help", "write"):
         print(f"  {label:5s}  {summary_ms(latencies[label])}")
@@ -255,7 +295,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--threads", type=int, default=16, help="server threads (both servers)")
-    parser.add_argument("--write-command", default="away until 2031-01-01")
+    in_a_month = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    parser.add_argument("--write-command", default=f"away until {in_a_month}")
     parser.add_argument(
         "--postgres",
         default=os.environ.get(
@@ -268,9 +309,8 @@ def main() -> None:
     print(
         f"bench_ack: {args.requests} signed /tandem commands, concurrency {args.concurrency}, gunicorn gthread x{args.threads}, {os.cpu_count()} cores"
     )
-    with FakeSlack() as fake:
-        for u in USERS:
-            fake.add_user(u, tz="Europe/Berlin")
+    fake = RemoteFake()
+    try:
         import tempfile
 
         with tempfile.TemporaryDirectory() as tmp:
@@ -287,6 +327,8 @@ def main() -> None:
                 report_ratio("postgres", base, ours)
             finally:
                 drop_database(args.postgres, name)
+    finally:
+        fake.close()
 
 
 def report_ratio(label: str, base: dict[str, list[float]], ours: dict[str, list[float]]) -> None:

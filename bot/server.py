@@ -44,7 +44,8 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 def serve_http(settings: Settings) -> None:
     options = {
         "bind": f"{settings.host}:{settings.port}",
-        "workers": 1,
+        # Each worker is a replica of its own (tick, senders); the database keeps them in step.
+        "workers": settings.web_workers,
         "worker_class": "gthread",
         "threads": settings.web_threads,
         "timeout": 30,

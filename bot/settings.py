@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     database_url: str = Field(default="sqlite:///tandem.db", alias="TANDEM_DATABASE_URL")
     host: str = Field(default="0.0.0.0", alias="TANDEM_HOST")
     port: int = Field(default=3000, ge=1, le=65535, alias="TANDEM_PORT")
+    web_workers: int = Field(default=2, ge=1, le=64, alias="TANDEM_WEB_WORKERS")
     web_threads: int = Field(default=16, ge=1, le=256, alias="TANDEM_WEB_THREADS")
     admin_user_ids: Annotated[frozenset[str], NoDecode] = Field(
         default=frozenset(), alias="TANDEM_ADMIN_USER_IDS"
