@@ -56,7 +56,9 @@ def _value(body: dict[str, Any]) -> str:
 def _tell(respond: Respond | None, text: str) -> None:
     """An ephemeral answer to a click, through the click's response_url."""
     if respond is None:
-        log.warning("no response_url to tell the user: %s", text)
+        # The text may quote a member's answer: never above DEBUG.
+        log.warning("no response_url to answer a click on")
+        log.debug("unsent answer: %s", text)
         return
     respond(response_type="ephemeral", replace_original=False, **notice(text))
 
