@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
-from _common import ROOT, percentile, summary_ms
+from _common import ROOT, percentile, postgres_database, sqlite_database, summary_ms
 
 from tests.fakes.signed import sign
 from tests.fakes.slack_api import DEFAULT_TOKEN, TEAM_ID
@@ -269,27 +269,6 @@ def run_one(
     return latencies
 
 
-def postgres_database(admin_url: str) -> tuple[str, str]:
-    from sqlalchemy import create_engine, text
-
-    name = f"tandem_bench_{os.getpid()}"
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return name, engine.url.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(admin_url: str, name: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=1000)
@@ -311,22 +290,16 @@ def main() -> None:
     )
     fake = RemoteFake()
     try:
-        import tempfile
-
-        with tempfile.TemporaryDirectory() as tmp:
-            sqlite_url = f"sqlite:///{tmp}/bench.db"
+        with sqlite_database() as sqlite_url:
             seed(sqlite_url)
             base = run_one("baseline", "sqlite", sqlite_url, fake, args)
             ours = run_one("tandem", "sqlite", sqlite_url, fake, args)
             report_ratio("sqlite", base, ours)
         if not args.skip_postgres:
-            name, pg_url = postgres_database(args.postgres)
-            try:
+            with postgres_database(args.postgres) as pg_url:
                 seed(pg_url)
                 ours = run_one("tandem", "postgres", pg_url, fake, args)
                 report_ratio("postgres", base, ours)
-            finally:
-                drop_database(args.postgres, name)
     finally:
         fake.close()
 
