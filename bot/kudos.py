@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -76,6 +76,7 @@ from rituals.kudos import (
     suggest_people,
 )
 from rituals.schedule import MEMBER_LOCAL, PRESETS
+from rituals.zones import zone_or_default
 from storage import kudos as store
 from storage.db import transaction
 from storage.occurrences import WonOccurrence
@@ -557,12 +558,7 @@ def cross_team_label(
 
 
 def _zone(tz: str, default_tz: str) -> ZoneInfo:
-    for name in (tz, default_tz):
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            continue
-    return ZoneInfo("UTC")
+    return zone_or_default(tz, default_tz)[0]
 
 
 def week_start(tz: str, now: datetime, *, default_tz: str = "UTC") -> datetime:

@@ -73,6 +73,7 @@ from rituals.standup import (
     validate_answers,
 )
 from rituals.text_chunks import split_text
+from rituals.zones import zone_or_default
 from storage import audit, holidays, org, outbox
 from storage import occurrences as occurrence_store
 from storage import rituals as ritual_store
@@ -156,9 +157,7 @@ def create_standup(
 
 def zone_of(name: str | None, default: str) -> tuple[ZoneInfo, bool]:
     """A member's zone, or the default one (and True) when theirs is missing or unknown."""
-    if name and validate_timezone(name) is None:
-        return ZoneInfo(name), False
-    return ZoneInfo(default if validate_timezone(default) is None else FALLBACK_ZONE), True
+    return zone_or_default(name, default)
 
 
 def within_prompt_hours(moment: datetime, zone: tzinfo) -> bool:

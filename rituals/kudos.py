@@ -36,8 +36,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from functools import lru_cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from rituals.slack_text import (
     ChannelMention,
@@ -48,6 +47,7 @@ from rituals.slack_text import (
     UserMention,
     tokenize,
 )
+from rituals.zones import zone_or_default
 
 MAX_REASON_LENGTH = 500
 EXAMPLE = "`/tandem kudos @ana for the launch`"
@@ -448,7 +448,6 @@ def is_cross_team(giver_team_id: str | None, receiver_team_id: str | None) -> bo
 # --- the daily allowance ---------------------------------------------------------
 
 # Names in the tz database that are not places ("localtime" is the host's zone).
-_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -510,7 +509,7 @@ def local_day_bounds(
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
-    zone = _zone(tz) or _zone(default_tz) or ZoneInfo("UTC")
+    zone, _ = zone_or_default(tz, default_tz)
     day = now.astimezone(zone).date()
     start, end = _day_start(day, zone), _day_start(day + timedelta(days=1), zone)
     if now >= end:  # a clock set back across midnight repeats the end of the day
@@ -536,21 +535,6 @@ def _day_start(day: date, zone: ZoneInfo) -> datetime:
         else:
             before = middle
     return datetime.fromtimestamp(after, UTC)
-
-
-@lru_cache(maxsize=1)
-def _known_zones() -> frozenset[str]:
-    return frozenset(available_timezones()) - _NOT_ZONES
-
-
-@lru_cache(maxsize=512)
-def _zone(name: str) -> ZoneInfo | None:
-    if name not in _known_zones():
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ValueError, OSError):
-        return None
 
 
 def _duration(span: timedelta) -> str:

@@ -38,11 +38,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
 from rituals.interactions import RitualKind
+from rituals.zones import zone as lookup_zone
 
 MEMBER_LOCAL = "member-local"
 FIRE_KEY_FORMAT = "%Y-%m-%dT%H:%M"
@@ -65,7 +66,6 @@ EPOCH_MONDAY = date(1970, 1, 5)
 _PREVIEW_HORIZON = timedelta(days=366 * 30)
 # Names in the tz database that are not places: "localtime" is whatever the
 # host is set to, which would differ between replicas.
-_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
 _CRON_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _APSCHEDULER_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_WORDS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
@@ -169,7 +169,7 @@ def validate_cron(expr: str) -> str | None:
 
 def validate_timezone(name: str) -> str | None:
     """Why `name` is not a usable schedule time zone, or None if it is."""
-    if name == MEMBER_LOCAL or _zone(name) is not None:
+    if name == MEMBER_LOCAL or lookup_zone(name) is not None:
         return None
     return f"Unknown time zone {name!r}: use an IANA name such as Europe/Berlin, or {MEMBER_LOCAL}"
 
@@ -442,26 +442,11 @@ def _monday_first(cron_day: int) -> int:
 # --- zones -----------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _known_zones() -> frozenset[str]:
-    return frozenset(available_timezones()) - _NOT_ZONES
-
-
-@lru_cache(maxsize=1024)
-def _zone(name: str | None) -> ZoneInfo | None:
-    if not name or name not in _known_zones():
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ValueError, OSError):
-        return None
-
-
 def _schedule_zone(schedule: Schedule, tz: str | None) -> ZoneInfo:
     name = tz if tz is not None else schedule.timezone
     if name == MEMBER_LOCAL:
         raise ValueError("A member-local schedule needs the member's time zone")
-    zone = _zone(name)
+    zone = lookup_zone(name)
     if zone is None:
         raise ValueError(f"Unknown time zone {name!r}")
     return zone
@@ -504,7 +489,7 @@ def due_occurrences(
     start = max(start, now - max(max_catch_up, grace))
     if start >= now:
         return []
-    fallback_zone = _zone(default_tz)
+    fallback_zone = lookup_zone(default_tz)
     if fallback_zone is None:
         raise ValueError(f"Unknown default time zone {default_tz!r}")
 
@@ -518,7 +503,7 @@ def due_occurrences(
     slots_by_zone: dict[str, list[tuple[Slot, OccurrenceStatus]]] = {}
     occurrences: list[DueOccurrence] = []
     for requested_tz, subject_keys in by_tz.items():
-        zone = _zone(requested_tz)
+        zone = lookup_zone(requested_tz)
         fallback = zone is None
         tz_used = default_tz if zone is None or requested_tz is None else requested_tz
         if tz_used not in slots_by_zone:
