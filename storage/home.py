@@ -15,20 +15,20 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from storage import outbox
 from storage.models import (
     HomeView,
     Member,
-    Outbox,
     Partnership,
     PartnershipLeader,
     PartnershipTeam,
     Team,
     TeamMembership,
 )
-from storage.outbox import OutboxCounts, OutboxStatus
+from storage.outbox import OutboxCounts
 from storage.upsert import insert_for
 
 HOME_METHOD = "views.publish"
@@ -89,22 +89,7 @@ def outbox_counts(session: Session, workspace_id: int) -> OutboxCounts:
     A Home counting its own publish would differ from the last one every
     time it is opened, so it would never dedupe.
     """
-    kind = case(
-        (Outbox.status == OutboxStatus.DEAD, "dead"),
-        (Outbox.attempts > 0, "retrying"),
-        else_="pending",
-    )
-    grouped = session.execute(
-        select(kind, func.count())
-        .where(
-            Outbox.status.in_((OutboxStatus.PENDING, OutboxStatus.DEAD)),
-            or_(Outbox.workspace_id == workspace_id, Outbox.workspace_id.is_(None)),
-            Outbox.method != HOME_METHOD,
-        )
-        .group_by(kind)
-    )
-    found = {str(name): int(n) for name, n in grouped}
-    return OutboxCounts(found.get("pending", 0), found.get("retrying", 0), found.get("dead", 0))
+    return outbox.counts(session, workspace_id, except_method=HOME_METHOD)
 
 
 # --- the member ----------------------------------------------------------------

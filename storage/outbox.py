@@ -433,7 +433,9 @@ def _in_workspace(workspace_id: int | None) -> Any:
     return or_(Outbox.workspace_id == workspace_id, Outbox.workspace_id.is_(None))
 
 
-def counts(session: Session, workspace_id: int | None = None) -> OutboxCounts:
+def counts(
+    session: Session, workspace_id: int | None = None, *, except_method: str | None = None
+) -> OutboxCounts:
     """Rows still to send or given up on; a workspace also sees rows that belong to none."""
     kind = case(
         (Outbox.status == OutboxStatus.DEAD, "dead"),
@@ -445,6 +447,7 @@ def counts(session: Session, workspace_id: int | None = None) -> OutboxCounts:
         .where(
             Outbox.status.in_((OutboxStatus.PENDING, OutboxStatus.DEAD)),
             _in_workspace(workspace_id),
+            true() if except_method is None else Outbox.method != except_method,
         )
         .group_by(kind)
     )
