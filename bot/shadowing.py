@@ -59,7 +59,7 @@ from storage.db import transaction
 from storage.interactions import NewInteraction
 from storage.interactions import log as log_interactions
 from storage.occurrences import Status, WonOccurrence, mark
-from storage.org import RosterEntry, find_member, partnership_roster
+from storage.org import RosterEntry, find_member, member_teams, partnership_roster
 from storage.outbox import OutboundCall, cancel, enqueue, from_parent
 from storage.rituals import RitualSnapshot
 from storage.rituals import get as get_ritual
@@ -673,7 +673,7 @@ class ShadowingService:
             if not store.close(session, pairing_id, store.PairingStatus.MET, met_at=now):
                 return self._already(session, pairing_id)
             _withdraw_reminder(session, pairing_id, record.reminder_due_at, "they met")
-            teams = store.member_teams(
+            teams = member_teams(
                 session, record.partnership_id, [p.member_id for p in record.participants]
             )
             host = record.host

@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session, aliased
 
 from rituals.interactions import InteractionKind
 from rituals.kudos import WorkTie
-from rituals.roster import Seat, assign_teams
 from storage.interactions import NewInteraction, log
 from storage.models import (
     Interaction,
@@ -46,6 +45,7 @@ from storage.models import (
     Team,
     TeamMembership,
 )
+from storage.org import member_teams
 from storage.upsert import insert_for, inserted
 
 DEFAULT_DAILY_LIMIT = 5
@@ -174,23 +174,7 @@ def known_people(
             Member.is_deleted,
         ).where(Member.workspace_id == workspace_id, Member.slack_user_id.in_(wanted))
     ).all()
-    positions: dict[int, int] = {
-        team_id: position
-        for team_id, position in session.execute(
-            select(PartnershipTeam.team_id, PartnershipTeam.position).where(
-                PartnershipTeam.partnership_id == partnership_id
-            )
-        )
-    }
-    member_ids = [row[0] for row in members]
-    seats = session.execute(
-        select(TeamMembership.member_id, TeamMembership.team_id, TeamMembership.joined_at).where(
-            TeamMembership.member_id.in_(member_ids),
-            TeamMembership.team_id.in_(positions),
-            TeamMembership.left_at.is_(None),
-        )
-    ).all()
-    teams = assign_teams((Seat(m, t, j) for m, t, j in seats), positions)
+    teams = member_teams(session, partnership_id, [row[0] for row in members])
     return {
         slack_id: KnownPerson(
             member_id, slack_id, name or "", tz, bool(bot), bool(deleted), teams.get(member_id)

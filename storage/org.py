@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -303,6 +303,35 @@ def list_partnerships(session: Session, workspace_id: int) -> list[PartnershipSu
     return [describe_partnership(session, p) for p in partnerships]
 
 
+def team_positions(session: Session, partnership_id: int) -> dict[int, int]:
+    """team id -> its place in the partnership (ties in the one-team rule go to the first)."""
+    return {
+        team_id: position
+        for team_id, position in session.execute(
+            select(PartnershipTeam.team_id, PartnershipTeam.position).where(
+                PartnershipTeam.partnership_id == partnership_id
+            )
+        )
+    }
+
+
+def member_teams(
+    session: Session, partnership_id: int, member_ids: Collection[int]
+) -> dict[int, int]:
+    """member id -> the one team of the partnership they count for now (absent if none)."""
+    if not member_ids:
+        return {}
+    positions = team_positions(session, partnership_id)
+    seats = session.execute(
+        select(TeamMembership.member_id, TeamMembership.team_id, TeamMembership.joined_at).where(
+            TeamMembership.member_id.in_(list(member_ids)),
+            TeamMembership.team_id.in_(list(positions)),
+            TeamMembership.left_at.is_(None),
+        )
+    )
+    return assign_teams((Seat(m, t, j) for m, t, j in seats), positions)
+
+
 def partnership_roster(
     session: Session, partnership_id: int, *, active_only: bool = False
 ) -> list[RosterEntry]:
@@ -311,14 +340,7 @@ def partnership_roster(
     Read as plain columns in one query: standups read it on every answer, for
     thousands of members. `active_only` leaves out deactivated people and bots.
     """
-    positions: dict[int, int] = {
-        team_id: position
-        for team_id, position in session.execute(
-            select(PartnershipTeam.team_id, PartnershipTeam.position).where(
-                PartnershipTeam.partnership_id == partnership_id
-            )
-        )
-    }
+    positions = team_positions(session, partnership_id)
     query = (
         select(
             TeamMembership.member_id,

@@ -27,7 +27,6 @@ from sqlalchemy import and_, case, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from rituals.interactions import FLOW_KINDS, RitualKind
-from rituals.roster import Seat, assign_teams
 from storage.models import (
     Interaction,
     Member,
@@ -387,30 +386,6 @@ def team_names(session: Session, partnership_id: int) -> list[tuple[int, str]]:
         .order_by(PartnershipTeam.position, Team.id)
     )
     return [(int(team_id), str(name)) for team_id, name in rows]
-
-
-def member_teams(
-    session: Session, partnership_id: int, member_ids: Collection[int]
-) -> dict[int, int]:
-    """member id -> the one team of the partnership they count for now (absent if none)."""
-    if not member_ids:
-        return {}
-    positions = {
-        int(team_id): int(position)
-        for team_id, position in session.execute(
-            select(PartnershipTeam.team_id, PartnershipTeam.position).where(
-                PartnershipTeam.partnership_id == partnership_id
-            )
-        )
-    }
-    seats = session.execute(
-        select(TeamMembership.member_id, TeamMembership.team_id, TeamMembership.joined_at).where(
-            TeamMembership.member_id.in_(list(member_ids)),
-            TeamMembership.team_id.in_(list(positions)),
-            TeamMembership.left_at.is_(None),
-        )
-    )
-    return assign_teams((Seat(m, t, j) for m, t, j in seats), positions)
 
 
 # --- reading and changing a pairing ------------------------------------------------------

@@ -263,14 +263,14 @@ def test_member_teams_follow_current_memberships(session_factory: sessionmaker[S
         world = make_world(session)
         org.set_team_roster(session, world.teams["IT"], {world.m("UI1")}, NOW)  # UI2 left
     with session_factory() as session:
-        found = store.member_teams(
+        found = org.member_teams(
             session, world.partnership_id, [world.m("UM1"), world.m("UI1"), world.m("UI2")]
         )
         assert found == {
             world.m("UM1"): world.teams["Marketing"],
             world.m("UI1"): world.teams["IT"],
         }
-        assert store.member_teams(session, world.partnership_id, []) == {}
+        assert org.member_teams(session, world.partnership_id, []) == {}
         assert store.team_names(session, world.partnership_id) == [
             (world.teams["Marketing"], "Marketing"),
             (world.teams["IT"], "IT"),
