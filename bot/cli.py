@@ -39,19 +39,8 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
-    from storage.db import make_engine
-    from storage.migrate import current_revision, head_revision
-
     settings.require_slack_credentials()
-    engine = make_engine(settings.database_url)
-    try:
-        current = current_revision(engine)
-    finally:
-        engine.dispose()
-    if current != head_revision():
-        raise SettingsError(
-            f"the database at {_describe_db(settings.database_url)} is not migrated: run `tandem migrate`."
-        )
+    _require_migrated(settings)
     from bot import server
 
     if settings.socket_mode:
