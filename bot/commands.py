@@ -1,8 +1,8 @@
 """Routing `/tandem <subcommand>` to the code that answers it.
 
 The router acks first: `help` and unknown words are answered in the ack
-itself (nothing to compute), everything else gets an empty ack and then an
-ephemeral `respond()` once its work is done.
+itself (nothing to compute), everything else gets an empty ack and then, as
+lazy work, an ephemeral `respond()` once its work is done.
 """
 
 from __future__ import annotations
@@ -54,20 +54,27 @@ class CommandRouter:
     def names(self) -> frozenset[str]:
         return frozenset(self._handlers) | {"help"}
 
-    def __call__(
+    def answered_in_ack(self, body: dict[str, Any]) -> bool:
+        """True for `help` and unknown words: their whole answer is the ack, with no work after."""
+        name, _ = split_subcommand(str(body.get("text", "")))
+        return name not in self._handlers
+
+    def answer(self, ack: Callable[..., Any], body: dict[str, Any]) -> None:
+        name, _ = split_subcommand(str(body.get("text", "")))
+        ack(self._help_reply(name))
+
+    def work(
         self,
-        ack: Callable[..., Any],
         body: dict[str, Any],
         respond: Callable[..., Any],
         client: WebClient,
         services: Services,
     ) -> None:
+        """Run the subcommand after the ack, and answer through `respond`."""
         name, rest = split_subcommand(str(body.get("text", "")))
         handler = self._handlers.get(name)
         if handler is None:
-            ack(self._help_reply(name))
             return
-        ack()
         request = CommandRequest(
             user_id=str(body.get("user_id", "")),
             slack_team_id=str(body.get("team_id", "")),

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import BoltResponse
+from slack_bolt import BoltRequest, BoltResponse
 
 from bot.clock import utcnow
 from bot.services import Services
@@ -19,7 +19,10 @@ log = logging.getLogger(__name__)
 def drop_retried_events(services: Services) -> Callable[..., Any]:
     """Slack redelivers an event when our answer was slow; handle each event id once."""
 
-    def middleware(body: dict[str, Any], next: Callable[[], Any]) -> Any:
+    def middleware(request: BoltRequest, body: dict[str, Any], next: Callable[[], Any]) -> Any:
+        # A lazy-only request is our own hand-off of an event already counted (bot/handoff.py).
+        if request.lazy_only:
+            return next()
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if not event_id:
             return next()

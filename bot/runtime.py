@@ -1,4 +1,4 @@
-"""Background work inside a running bot: periodic team sync, and later the ritual tick and senders.
+"""Background work inside a running bot: periodic team sync, the ritual tick and the senders.
 
 Jobs live in an in-memory APScheduler; nothing about them is stored, so
 every replica can run the same jobs (the database decides who does what).
@@ -6,9 +6,9 @@ every replica can run the same jobs (the database decides who does what).
 
 from __future__ import annotations
 
-import atexit
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -40,7 +40,19 @@ def periodic_sync(services: Services, client: WebClient) -> Job:
     return run
 
 
-def start_background(services: Services, client: WebClient) -> BackgroundScheduler:
+@dataclass(frozen=True)
+class Background:
+    scheduler: BackgroundScheduler
+    senders: SenderPool | None
+
+    def stop(self) -> None:
+        """Stop starting jobs, and let each sender finish the call it is making."""
+        self.scheduler.shutdown(wait=False)
+        if self.senders is not None:
+            self.senders.stop()
+
+
+def start_background(services: Services, client: WebClient) -> Background:
     scheduler = BackgroundScheduler(daemon=True)
     scheduler.add_job(
         periodic_sync(services, client),
@@ -66,17 +78,15 @@ def start_background(services: Services, client: WebClient) -> BackgroundSchedul
         coalesce=True,
     )
     scheduler.start()
-    start_senders(services)
-    return scheduler
+    return Background(scheduler, start_senders(services))
 
 
 def start_senders(services: Services) -> SenderPool | None:
-    """TANDEM_SENDER_THREADS outbox senders in this process, stopped cleanly at exit."""
+    """TANDEM_SENDER_THREADS outbox senders in this process."""
     count = services.settings.sender_threads
     if count <= 0:
         return None
     pool = SenderPool(services.sessions, services.settings, count)
     pool.start()
-    atexit.register(pool.stop)
     log.info("started %d outbox sender thread(s)", count)
     return pool

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535, alias="TANDEM_PORT")
     web_workers: int = Field(default=2, ge=1, le=64, alias="TANDEM_WEB_WORKERS")
     web_threads: int = Field(default=16, ge=1, le=256, alias="TANDEM_WEB_THREADS")
+    work_threads: int = Field(default=16, ge=1, le=256, alias="TANDEM_WORK_THREADS")
     admin_user_ids: Annotated[frozenset[str], NoDecode] = Field(
         default=frozenset(), alias="TANDEM_ADMIN_USER_IDS"
     )

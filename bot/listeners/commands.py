@@ -7,6 +7,7 @@ from slack_bolt import App
 from bot.admin import AdminCheck, AdminCommands
 from bot.commands import CommandRouter
 from bot.kudos import KudosService
+from bot.listeners.lazy import acked
 from bot.listeners.standup import StandupCommand
 from bot.member_balance import BalanceCommand
 from bot.member_commands import MemberCommands
@@ -34,6 +35,16 @@ def build_router(services: Services) -> CommandRouter:
 def register(app: App, services: Services) -> None:
     router = build_router(services)
 
-    @app.command(COMMAND)
-    def tandem(ack, body, respond, client) -> None:  # type: ignore[no-untyped-def]
-        router(ack, body, respond, client, services)
+    # Two listeners, so `help` (the most common request) is answered by its ack alone
+    # and starts no lazy work; Bolt runs the first listener whose matchers agree.
+    def answered_in_ack(body) -> bool:  # type: ignore[no-untyped-def]
+        return router.answered_in_ack(body)
+
+    def tandem_help(ack, body) -> None:  # type: ignore[no-untyped-def]
+        router.answer(ack, body)
+
+    def run_subcommand(body, respond, client) -> None:  # type: ignore[no-untyped-def]
+        router.work(body, respond, client, services)
+
+    app.command(COMMAND, matchers=[answered_in_ack])(tandem_help)
+    app.command(COMMAND)(**acked(run_subcommand))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from bot.listeners.lazy import acked
 from bot.services import Services
 from bot.views.digest import EXPLAIN_ACTION_ID, explain_modal
 
@@ -11,9 +12,9 @@ __all__ = ["EXPLAIN_ACTION_ID", "register"]
 
 
 def register(app: App, services: Services) -> None:
-    @app.action(EXPLAIN_ACTION_ID)
-    def explain(ack, body, client) -> None:  # type: ignore[no-untyped-def]
-        ack()
+    def explain(body, client) -> None:  # type: ignore[no-untyped-def]
         # The direct answer to the click: a trigger id is only valid for three seconds,
         # so this cannot wait for the outbox.
         client.views_open(trigger_id=body["trigger_id"], view=explain_modal())
+
+    app.action(EXPLAIN_ACTION_ID)(**acked(explain))

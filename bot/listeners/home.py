@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import App
@@ -21,6 +22,7 @@ from bot.admin import AdminCheck
 from bot.clock import utcnow
 from bot.commands import CommandRequest, Reply
 from bot.home import publish_home
+from bot.listeners.lazy import acked
 from bot.member_commands import OPT_KINDS, MemberCommands
 from bot.ritual_changes import RitualChangeError, RitualChanges, words
 from bot.ritual_form import (
@@ -114,9 +116,11 @@ def _notice(reply: Reply) -> str | None:
 class HomeListeners:
     """The Home tab's handlers; `register` wires them to Bolt."""
 
-    def __init__(self, services: Services, is_admin: AdminCheck) -> None:
+    def __init__(self, services: Services, is_admin: AdminCheck, later: Executor) -> None:
         self.services = services
         self.is_admin = is_admin
+        # A saved form's Home refresh runs once its ack (which closes the form) is sent.
+        self.later = later
         self.changes = RitualChanges(services)
         self.members = MemberCommands(services)
 
@@ -133,6 +137,15 @@ class HomeListeners:
             now=utcnow(),
             notice=notice,
         )
+
+    def _refresh_later(self, client: WebClient, team_id: str, user_id: str, notice: str) -> None:
+        def run() -> None:
+            try:
+                self.refresh(client, team_id, user_id, notice)
+            except Exception:
+                log.exception("App Home refresh after a saved form failed")
+
+        self.later.submit(run)
 
     def opened(self, event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home" or not event.get("user"):
@@ -350,7 +363,7 @@ class HomeListeners:
             refuse(str(error))
             return
         ack()
-        self.refresh(client, team_id, user_id, f"Saved {words(saved)}.")
+        self._refresh_later(client, team_id, user_id, f"Saved {words(saved)}.")
 
     def open_add(self, body: dict[str, Any], client: WebClient) -> None:
         user_id = str(body["user"]["id"])
@@ -415,7 +428,7 @@ class HomeListeners:
             ack(response_action="errors", errors={KIND_BLOCK: str(error)})
             return
         ack()
-        self.refresh(client, team_id, user_id, f"Added {words(created)}.")
+        self._refresh_later(client, team_id, user_id, f"Added {words(created)}.")
 
     # --- Slack calls that answer the click itself --------------------------------------
 
@@ -455,36 +468,37 @@ def _channel_problem(client: WebClient, channel_id: str) -> str | None:
 
 
 def _button(listeners: HomeListeners, act: Callable[[str, int, int], str]) -> Callable[..., None]:
-    """A Bolt listener for one ritual button (Bolt fills arguments by name, so no extras)."""
+    """The work of one ritual button (Bolt fills arguments by name, so no extras)."""
 
-    def press(ack, body, client) -> None:  # type: ignore[no-untyped-def]
-        ack()
+    def press(body, client) -> None:  # type: ignore[no-untyped-def]
         listeners.admin_button(body, client, act)
 
     return press
 
 
 def register(app: App, services: Services) -> None:
-    listeners = HomeListeners(services, AdminCheck(services.settings.admin_user_ids))
+    listeners = HomeListeners(
+        services,
+        AdminCheck(services.settings.admin_user_ids),
+        app.listener_runner.listener_executor,
+    )
 
-    @app.event("app_home_opened")
     def home_opened(event, body, client) -> None:  # type: ignore[no-untyped-def]
         listeners.opened(event, body, client)
 
-    @app.action(OPT_ACTION)
-    def opt(ack, body, client) -> None:  # type: ignore[no-untyped-def]
-        ack()
+    def opt(body, client) -> None:  # type: ignore[no-untyped-def]
         listeners.opt(body, client)
 
-    @app.action(AWAY_ACTION)
-    def away(ack, body, client) -> None:  # type: ignore[no-untyped-def]
-        ack()
+    def away(body, client) -> None:  # type: ignore[no-untyped-def]
         listeners.away(body, client)
 
-    @app.action(BACK_ACTION)
-    def back(ack, body, client) -> None:  # type: ignore[no-untyped-def]
-        ack()
+    def back(body, client) -> None:  # type: ignore[no-untyped-def]
         listeners.back(body, client)
+
+    app.event("app_home_opened")(**acked(home_opened))
+    app.action(OPT_ACTION)(**acked(opt))
+    app.action(AWAY_ACTION)(**acked(away))
+    app.action(BACK_ACTION)(**acked(back))
 
     ritual_buttons = {
         PAUSE_ACTION: listeners.pause,
@@ -493,29 +507,25 @@ def register(app: App, services: Services) -> None:
         DELETE_ACTION: listeners.delete,
     }
     for action_id, act in ritual_buttons.items():
-        app.action(action_id)(_button(listeners, act))
+        app.action(action_id)(**acked(_button(listeners, act)))
 
-    @app.action(SYNC_ACTION)
-    def sync(ack, body, client) -> None:  # type: ignore[no-untyped-def]
-        ack()
+    def sync(body, client) -> None:  # type: ignore[no-untyped-def]
         listeners.sync(body, client)
 
-    @app.action(EDIT_ACTION)
-    def edit(ack, body, client) -> None:  # type: ignore[no-untyped-def]
-        ack()
+    def edit(body, client) -> None:  # type: ignore[no-untyped-def]
         listeners.open_edit(body, client)
 
-    @app.action(ADD_ACTION)
-    def add(ack, body, client) -> None:  # type: ignore[no-untyped-def]
-        ack()
+    def add(body, client) -> None:  # type: ignore[no-untyped-def]
         listeners.open_add(body, client)
 
-    for action_id in PREVIEW_ACTIONS:
+    def changed(body, client) -> None:  # type: ignore[no-untyped-def]
+        listeners.redraw(body, client)
 
-        @app.action(action_id)
-        def changed(ack, body, client) -> None:  # type: ignore[no-untyped-def]
-            ack()
-            listeners.redraw(body, client)
+    app.action(SYNC_ACTION)(**acked(sync))
+    app.action(EDIT_ACTION)(**acked(edit))
+    app.action(ADD_ACTION)(**acked(add))
+    for action_id in PREVIEW_ACTIONS:
+        app.action(action_id)(**acked(changed))
 
     @app.view(EDIT_CALLBACK)
     def edit_submitted(ack, body, client) -> None:  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.clock import utcnow
 from bot.kudos import Field, GiveRequest, KudosService, Posted, Refused, form_text, plain
+from bot.listeners.lazy import acked
 from bot.services import Services
 from bot.views.kudos import (
     MODAL_CALLBACK_ID,
@@ -209,21 +210,20 @@ def pick_from_prompt(
 def register(app: App, services: Services) -> None:
     service = KudosService(services)
 
-    @app.message_shortcut(MESSAGE_SHORTCUT_ID)
-    def give_for_message(ack, body, client) -> None:  # type: ignore[no-untyped-def]
-        ack()
+    def give_for_message(body, client) -> None:  # type: ignore[no-untyped-def]
         open_for_message(service, services, client, body)
+
+    app.message_shortcut(MESSAGE_SHORTCUT_ID)(**acked(give_for_message))
 
     @app.view(MODAL_CALLBACK_ID)
     def give_from_form(ack, body, client) -> None:  # type: ignore[no-untyped-def]
         submit_form(service, services, client, body, ack)
 
-    @app.action(SECOND_ACTION_ID)
-    def plus_one(ack, body, respond, client) -> None:  # type: ignore[no-untyped-def]
-        ack()
+    def plus_one(body, respond, client) -> None:  # type: ignore[no-untyped-def]
         second(service, services, client, body, respond)
 
-    @app.action(PROMPT_PICK_ACTION_ID)
-    def picked(ack, body, client) -> None:  # type: ignore[no-untyped-def]
-        ack()
+    def picked(body, client) -> None:  # type: ignore[no-untyped-def]
         pick_from_prompt(service, services, client, body)
+
+    app.action(SECOND_ACTION_ID)(**acked(plus_one))
+    app.action(PROMPT_PICK_ACTION_ID)(**acked(picked))

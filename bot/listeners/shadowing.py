@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.clock import utcnow
+from bot.listeners.lazy import acked
 from bot.services import Services
 from bot.shadowing import ButtonResult, ShadowingService
 from bot.views.shadowing import (
@@ -126,20 +127,18 @@ def submit_reflection(
 def register(app: App, services: Services) -> None:
     service = ShadowingService(services)
 
-    @app.action(MET_ACTION_ID)
-    def met(ack, body, respond, client) -> None:  # type: ignore[no-untyped-def]
-        ack()
+    def met(body, respond, client) -> None:  # type: ignore[no-untyped-def]
         press(service.met, services, client, body, respond)
 
-    @app.action(RESCHEDULE_ACTION_ID)
-    def reschedule(ack, body, respond, client) -> None:  # type: ignore[no-untyped-def]
-        ack()
+    def reschedule(body, respond, client) -> None:  # type: ignore[no-untyped-def]
         press(service.reschedule, services, client, body, respond)
 
-    @app.action(SKIP_ACTION_ID)
-    def skip(ack, body, respond, client) -> None:  # type: ignore[no-untyped-def]
-        ack()
+    def skip(body, respond, client) -> None:  # type: ignore[no-untyped-def]
         press(service.skip, services, client, body, respond)
+
+    app.action(MET_ACTION_ID)(**acked(met))
+    app.action(RESCHEDULE_ACTION_ID)(**acked(reschedule))
+    app.action(SKIP_ACTION_ID)(**acked(skip))
 
     @app.view(REFLECTION_CALLBACK_ID)
     def reflection(ack, body) -> None:  # type: ignore[no-untyped-def]

@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.clock import utcnow
 from bot.commands import CommandRequest, Reply
+from bot.listeners.lazy import acked
 from bot.services import Services
 from bot.standup import (
     Refusal,
@@ -64,11 +65,9 @@ def _tell(respond: Respond | None, text: str) -> None:
 
 
 def register(app: App, services: Services) -> None:
-    @app.action(ACTION_ANSWER)
     def answer_clicked(
-        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond | None = None
+        body: dict[str, Any], client: WebClient, respond: Respond | None = None
     ) -> None:
-        ack()
         user_id, team_id = _ids(body)
         value = _value(body)
         try:
@@ -83,6 +82,8 @@ def register(app: App, services: Services) -> None:
         except SlackApiError as exc:
             log.warning("views.open failed: %s", exc.response.get("error"))
             _tell(respond, "I couldn't open the form in time; please click the button again.")
+
+    app.action(ACTION_ANSWER)(**acked(answer_clicked))
 
     @app.view(VIEW_ANSWER)
     def answer_submitted(ack: Ack, body: dict[str, Any]) -> None:
@@ -107,21 +108,20 @@ def register(app: App, services: Services) -> None:
             return
         ack(response_action="update", view=result_view(outcome.title, outcome.text))
 
-    @app.action(ACTION_OFFER_HELP)
-    def help_offered(ack: Ack, body: dict[str, Any], respond: Respond | None = None) -> None:
-        ack()
+    def help_offered(body: dict[str, Any], respond: Respond | None = None) -> None:
         user_id, team_id = _ids(body)
         _tell(respond, offer_help(services, team_id, user_id, _value(body), utcnow()))
 
-    @app.action(ACTION_RESOLVE_ASK)
-    def ask_resolved(ack: Ack, body: dict[str, Any], respond: Respond | None = None) -> None:
-        ack()
+    def ask_resolved(body: dict[str, Any], respond: Respond | None = None) -> None:
         user_id, team_id = _ids(body)
         outcome = resolve_help(services, team_id, user_id, _value(body), utcnow())
         if outcome.message is not None and respond is not None:
             respond(replace_original=True, **outcome.message)
         elif outcome.reply is not None:
             _tell(respond, outcome.reply)
+
+    app.action(ACTION_OFFER_HELP)(**acked(help_offered))
+    app.action(ACTION_RESOLVE_ASK)(**acked(ask_resolved))
 
 
 class StandupCommand:

@@ -492,7 +492,8 @@ def test_run_now_builds_an_extra_occurrence_beside_the_schedule(services: Servic
 def test_the_background_scheduler_ticks_every_tick_seconds(db_url: str) -> None:
     # No outbox senders: they are not under test and would outlive it.
     made = make_services(db_url, TANDEM_TICK_SECONDS=7.5, TANDEM_SENDER_THREADS=0)
-    scheduler = start_background(made, WebClient(token="xoxb-test"))
+    background = start_background(made, WebClient(token="xoxb-test"))
+    scheduler = background.scheduler
     try:
         job = scheduler.get_job("ritual-tick")
         assert job is not None
@@ -500,5 +501,5 @@ def test_the_background_scheduler_ticks_every_tick_seconds(db_url: str) -> None:
         assert (job.max_instances, job.coalesce) == (1, True)
         assert scheduler.get_job("team-sync") is not None
     finally:
-        scheduler.shutdown(wait=False)
+        background.stop()
         made.close()
