@@ -1,13 +1,25 @@
-"""Serving: gunicorn (threaded worker) for HTTP, Bolt's Socket Mode handler otherwise."""
+"""Serving: gunicorn web workers plus one work process for HTTP; Bolt's handler for Socket Mode.
+
+Over HTTP, `tandem run` is one process tree: the gunicorn master, its web
+workers (they only acknowledge Slack) and a work process, forked before the
+workers, that runs the work after each ack, the tick and the outbox senders
+at a lower CPU priority (bot/handoff.py says why).
+"""
 
 from __future__ import annotations
 
+import gc
 import logging
+import os
+import signal
+import socket
+import time
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
 from bot.app import create_app
+from bot.handoff import HandOff, channel_pair, serve_work
 from bot.runtime import start_background
 from bot.services import Services
 from bot.settings import Settings
@@ -15,21 +27,83 @@ from bot.web import TandemWSGI
 
 log = logging.getLogger(__name__)
 
+# How long `tandem run` waits, when stopping, for the work process to finish its queue.
+WORK_DRAIN_SECONDS = 60
 
-def build_wsgi(settings: Settings, *, background: bool = True) -> TandemWSGI:
+
+def build_wsgi(settings: Settings, channel: socket.socket) -> TandemWSGI:
+    """A web worker's app: it acks, and sends the work after each ack down `channel`."""
     services = Services.from_settings(settings)
     app = create_app(services)
-    if background and settings.scheduler_enabled:
-        start_background(services, app.client)
-    return TandemWSGI(app, services)
+    return TandemWSGI(app, services, HandOff(app, channel))
+
+
+def freeze_startup_heap() -> None:
+    """Keep what was built at start-up out of the garbage collector's full passes.
+
+    The long-lived heap (the imported SQLAlchemy, slack_sdk, pydantic, Bolt)
+    is large: one full collection of it stalled every request in a web worker
+    for about 75 ms, and found nothing, as it lives as long as the process.
+    Done before forking, it also keeps the collector from copying the pages
+    the processes share.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def lowest_cpu_priority() -> None:
+    """Let this process (and the threads it starts) use only the CPU others leave.
+
+    Linux's SCHED_IDLE gives way to any normal process at once; elsewhere, nice 19.
+    Threads started later inherit it: call before starting any.
+    """
+    if hasattr(os, "SCHED_IDLE"):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    else:
+        os.nice(19)
+
+
+def run_work_process(settings: Settings, channel: socket.socket) -> None:
+    """Run handed-off work, the tick and the senders until the web server has gone."""
+    lowest_cpu_priority()
+    # Ctrl-C and a service manager's SIGTERM reach the whole process group: gunicorn
+    # stops, the channel's web end closes, and this process finishes its queue first.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    services = Services.from_settings(settings)
+    app = create_app(services, handed_off=True)
+    background = start_background(services, app.client) if settings.scheduler_enabled else None
+    try:
+        serve_work(app, channel, settings.work_threads)
+    finally:
+        if background is not None:
+            background.stop()
+        services.close()
+
+
+def _fork_work_process(settings: Settings, web_end: socket.socket, work_end: socket.socket) -> int:
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        web_end.close()
+        run_work_process(settings, work_end)
+        code = 0
+    except BaseException:
+        log.exception("the work process stopped")
+    finally:
+        logging.shutdown()
+        os._exit(code)
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
     """Gunicorn embedded, so `tandem run` is one process tree with our settings."""
 
-    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+    def __init__(self, settings: Settings, options: dict[str, Any], channel: socket.socket) -> None:
         self._settings = settings
         self._options = options
+        self._channel = channel
         super().__init__()
 
     def load_config(self) -> None:
@@ -38,13 +112,19 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> TandemWSGI:
         # Built inside the worker, after the fork: no threads or sockets cross it.
-        return build_wsgi(self._settings)
+        return build_wsgi(self._settings, self._channel)
+
+
+def _pass_on_queued_work(_arbiter: Any, worker: Any) -> None:
+    """Gunicorn's worker_exit hook: a stopping web worker sends its queued work on first."""
+    wsgi = getattr(worker, "wsgi", None)
+    if isinstance(wsgi, TandemWSGI):
+        wsgi.close(timeout=float(worker.cfg.graceful_timeout))
 
 
 def serve_http(settings: Settings) -> None:
     options = {
         "bind": f"{settings.host}:{settings.port}",
-        # Each worker is a replica of its own (tick, senders); the database keeps them in step.
         "workers": settings.web_workers,
         "worker_class": "gthread",
         "threads": settings.web_threads,
@@ -53,9 +133,35 @@ def serve_http(settings: Settings) -> None:
         "keepalive": 5,
         "accesslog": None,
         "loglevel": settings.log_level.lower(),
+        "worker_exit": _pass_on_queued_work,
     }
+    freeze_startup_heap()
+    web_end, work_end = channel_pair()
+    pid = _fork_work_process(settings, web_end, work_end)
+    work_end.close()
+    log.info("work process %d started", pid)
     log.info("serving Slack requests on http://%s:%s/slack/events", settings.host, settings.port)
-    _Gunicorn(settings, options).run()
+    try:
+        _Gunicorn(settings, options, web_end).run()
+    finally:
+        # The work process finishes its queue once every web end is closed: wait for it,
+        # so `tandem run` has stopped only when all acknowledged work is done.
+        web_end.close()
+        _wait_for_work_process(pid)
+
+
+def _wait_for_work_process(pid: int) -> None:
+    deadline = time.monotonic() + WORK_DRAIN_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # already reaped by gunicorn's SIGCHLD handler
+            return
+        if done:
+            return
+        time.sleep(0.1)
+    log.error("the work process did not finish in %d s; stopping it", WORK_DRAIN_SECONDS)
+    os.kill(pid, signal.SIGKILL)
 
 
 def serve_socket_mode(settings: Settings) -> None:
@@ -63,6 +169,7 @@ def serve_socket_mode(settings: Settings) -> None:
 
     services = Services.from_settings(settings)
     app = create_app(services)
+    freeze_startup_heap()
     if settings.scheduler_enabled:
         start_background(services, app.client)
     assert settings.slack_app_token is not None

@@ -41,9 +41,7 @@ def _wait_until_listening(port: int, proc: subprocess.Popen[bytes], timeout: flo
     raise AssertionError("tandem run did not start listening")
 
 
-@pytest.fixture
-def served(sqlite_url: str, fake_slack: FakeSlack) -> Iterator[SlackSender]:
-    port = _free_port()
+def _start(sqlite_url: str, fake_slack: FakeSlack, port: int) -> subprocess.Popen[bytes]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TANDEM_"))},
         "SLACK_BOT_TOKEN": DEFAULT_TOKEN,
@@ -54,13 +52,19 @@ def served(sqlite_url: str, fake_slack: FakeSlack) -> Iterator[SlackSender]:
         "TANDEM_PORT": str(port),
         "TANDEM_LOG_LEVEL": "WARNING",
     }
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "run"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+
+
+@pytest.fixture
+def served(sqlite_url: str, fake_slack: FakeSlack) -> Iterator[SlackSender]:
+    port = _free_port()
+    proc = _start(sqlite_url, fake_slack, port)
     try:
         _wait_until_listening(port, proc)
         yield SlackSender(f"http://127.0.0.1:{port}", SIGNING_SECRET, fake_slack)
@@ -81,3 +85,44 @@ def test_gunicorn_serves_health_and_commands(served: SlackSender, fake_slack: Fa
         {"X-Slack-Signature": "v0=bad", "X-Slack-Request-Timestamp": str(int(time.time()))},
     )
     assert bad.status == 401
+
+
+def test_work_after_the_ack_runs_in_the_work_process(
+    served: SlackSender, fake_slack: FakeSlack
+) -> None:
+    health = served.raw(b"", {}, path="/healthz", method="GET")
+    assert health.status == 200 and health.json()["work"] == "ok"
+    response = served.command("away until 2030-01-01", user_id="UNKNOWN")
+    assert response.status == 200 and response.body == b""
+    (answer,) = fake_slack.wait_for("response_url", timeout=20)
+    assert "I don't know you yet" in answer.params["text"]
+
+
+def test_stopping_finishes_the_acknowledged_work_first(
+    sqlite_url: str, fake_slack: FakeSlack
+) -> None:
+    port = _free_port()
+    proc = _start(sqlite_url, fake_slack, port)
+    sender = SlackSender(f"http://127.0.0.1:{port}", SIGNING_SECRET, fake_slack)
+    fake_slack.slow_down("response_url", 0.25)  # so work is still queued when the stop comes
+    try:
+        _wait_until_listening(port, proc)
+        for n in range(30):
+            assert sender.command("back", user_id=f"UNOBODY{n}").status == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    # Every acked command was answered before `tandem run` returned.
+    assert len(fake_slack.calls_to("response_url")) == 30
+
+
+def test_the_work_process_runs_at_the_lowest_cpu_priority() -> None:
+    probe = (
+        "import os; from bot.server import lowest_cpu_priority; lowest_cpu_priority(); "
+        "print(os.sched_getscheduler(0) == os.SCHED_IDLE if hasattr(os, 'SCHED_IDLE') "
+        "else os.getpriority(os.PRIO_PROCESS, 0) == 19)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "True"

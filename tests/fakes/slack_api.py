@@ -819,6 +819,7 @@ class FakeSlack:
         self._thread: threading.Thread | None = None
         self._calls: list[Call] = []
         self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
+        self._delays: dict[str, float] = {}
         self._limiter: _RateLimiter | None = None
         self._stats = Stats()
         self._responses = 0
@@ -972,6 +973,11 @@ class FakeSlack:
         """Close the connection with no answer; with after_processing the call is applied first."""
         self._add_faults(method, count, _Fault(drop=True, after_processing=after_processing))
 
+    def slow_down(self, method: str, seconds: float) -> None:
+        """Answer every later call to `method` (e.g. "response_url") only after `seconds`."""
+        with self._cond:
+            self._delays[method] = seconds
+
     def rate_limit(
         self, per_channel_per_second: float | None = 1.0, workspace_per_second: float | None = None
     ) -> None:
@@ -1040,6 +1046,7 @@ class FakeSlack:
         with self._cond:
             self._calls.clear()
             self._faults.clear()
+            self._delays.clear()
             self._limiter = None
             self._stats = Stats()
             self.handler_errors.clear()
@@ -1074,6 +1081,9 @@ class FakeSlack:
                 params = _parse_params(parts.query, headers.get("content-type", ""), raw)
             except (json.JSONDecodeError, UnicodeDecodeError):
                 params, body_error = {}, "invalid_json"
+        delay = self._delays.get(method, 0.0)
+        if delay:
+            time.sleep(delay)  # a slow Slack: this request only, the fake serves others meanwhile
         with self._cond:
             reply, dropped = self._decide(method, argument, params, headers, raw, at, body_error)
             call = Call(
