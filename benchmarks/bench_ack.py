@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import multiprocessing
 import os
 import queue
 import signal
@@ -41,6 +42,7 @@ from tests.fakes.slack_api import DEFAULT_TOKEN, TEAM_ID
 
 SECRET = "bench-secret"
 WORKERS = 2  # both servers alike: one process per core
+LOAD_PROCESSES = 4  # the load generator's processes (see load)
 USERS = [f"UB{i:04d}" for i in range(200)]
 
 
@@ -226,41 +228,67 @@ class Job:
 
 
 def load(port: int, jobs: list[Job], concurrency: int) -> float:
-    """Send every job from `concurrency` keep-alive connections; the elapsed seconds."""
-    work: queue.Queue[Job] = queue.Queue()
-    for job in jobs:
-        work.put(job)
+    """Send every job from `concurrency` keep-alive connections; the elapsed seconds.
+
+    The connections are spread over LOAD_PROCESSES processes: in one Python
+    process, twenty client threads queue for its GIL after each response and
+    that wait would be counted as the server's latency.
+    """
+    processes = min(LOAD_PROCESSES, concurrency)
+    slices = [jobs[i::processes] for i in range(processes)]
+    per_process = [
+        concurrency // processes + (i < concurrency % processes) for i in range(processes)
+    ]
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        results = pool.starmap(
+            _send_all,
+            [
+                (port, [job.body for job in part], n)
+                for part, n in zip(slices, per_process, strict=True)
+            ],
+        )
+    for part, timings in zip(slices, results, strict=True):
+        for job, (sent_at, latency, ok) in zip(part, timings, strict=True):
+            job.sent_at, job.latency, job.ok = sent_at, latency, ok
+    first = min(job.sent_at for job in jobs)
+    return max(job.sent_at + job.latency for job in jobs) - first
+
+
+def _send_all(port: int, bodies: list[bytes], connections: int) -> list[tuple[float, float, bool]]:
+    """(sent at, latency, ok) for each body, sent from `connections` threads."""
+    timings: list[tuple[float, float, bool]] = [(0.0, 0.0, False)] * len(bodies)
+    work: queue.Queue[int] = queue.Queue()
+    for index in range(len(bodies)):
+        work.put(index)
 
     def worker() -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         while True:
             try:
-                job = work.get_nowait()
+                index = work.get_nowait()
             except queue.Empty:
                 break
-            headers = {
-                **sign(job.body, SECRET),
-                "Content-Type": "application/x-www-form-urlencoded",
-            }
-            job.sent_at = time.monotonic()
+            body = bodies[index]
+            headers = {**sign(body, SECRET), "Content-Type": "application/x-www-form-urlencoded"}
+            ok = False
+            sent_at = time.monotonic()
             try:
-                conn.request("POST", "/slack/events", job.body, headers)
+                conn.request("POST", "/slack/events", body, headers)
                 response = conn.getresponse()
                 response.read()
-                job.ok = response.status == 200
+                ok = response.status == 200
             except (OSError, http.client.HTTPException):
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            job.latency = time.monotonic() - job.sent_at
+            timings[index] = (sent_at, time.monotonic() - sent_at, ok)
         conn.close()
 
-    started = time.perf_counter()
-    workers = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    return time.perf_counter() - started
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return timings
 
 
 @dataclass
