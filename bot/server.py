@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from sqlalchemy.orm import configure_mappers
 
 from bot.app import create_app
 from bot.handoff import HandOff, channel_pair, serve_work
@@ -24,6 +25,9 @@ from bot.runtime import start_background
 from bot.services import Services
 from bot.settings import Settings
 from bot.web import TandemWSGI
+from rituals.zones import known_zones
+from storage import models  # noqa: F401  (mapped classes, for configure_mappers)
+from storage.db import make_engine
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,19 @@ def build_wsgi(settings: Settings, channel: socket.socket) -> TandemWSGI:
     services = Services.from_settings(settings)
     app = create_app(services)
     return TandemWSGI(app, services, HandOff(app, channel))
+
+
+def share_before_fork(settings: Settings) -> None:
+    """Do once, before forking, the start-up work every process would otherwise repeat.
+
+    What is built before the fork is shared by all the processes until one
+    writes to it: the database driver, SQLAlchemy's mapper configuration
+    (done at the first query otherwise) and the list of time zones.
+    """
+    make_engine(settings.database_url).dispose()
+    configure_mappers()
+    known_zones()
+    freeze_startup_heap()
 
 
 def freeze_startup_heap() -> None:
@@ -135,7 +152,7 @@ def serve_http(settings: Settings) -> None:
         "loglevel": settings.log_level.lower(),
         "worker_exit": _pass_on_queued_work,
     }
-    freeze_startup_heap()
+    share_before_fork(settings)
     web_end, work_end = channel_pair()
     pid = _fork_work_process(settings, web_end, work_end)
     work_end.close()
