@@ -299,6 +299,7 @@ class Server:
     jobs: list[Job] = field(default_factory=list)
     seconds: float = 0.0
     idle_mb: list[float] = field(default_factory=list)
+    database_cpu: float = 0.0  # PostgreSQL server CPU seconds, load and drain
 
     @property
     def name(self) -> str:
@@ -312,10 +313,11 @@ def run_round(server: Server, fake: RemoteFake, args: argparse.Namespace) -> Non
     port = free_port()
     proc = start(server.kind, server.db_url, fake, port, args.threads)
     try:
-        # Warm up: the first request pays for auth.test and imports.
-        warmup = [Job("warmup", *body_for("help", USERS[0], fake)) for _ in range(40)]
+        # Warm up both paths: the first requests pay for auth.test and imports.
+        texts = ("help", args.write_command)
+        warmup = [Job("warmup", *body_for(texts[n % 2], USERS[0], fake)) for n in range(40)]
         load(port, warmup, 4)
-        time.sleep(1.0)  # let background work from the warm-up finish before reading memory
+        time.sleep(2.0)  # let the warm-up's work finish before reading memory
         server.idle_mb.append(memory_mb(proc.pid))
         jobs = []
         for i in range(args.requests):
@@ -324,12 +326,32 @@ def run_round(server: Server, fake: RemoteFake, args: argparse.Namespace) -> Non
                 jobs.append(Job("help", *body_for("help", user, fake)))
             else:
                 jobs.append(Job("write", *body_for(args.write_command, user, fake)))
+        database_cpu = postgres_cpu_seconds()
         server.seconds += load(port, jobs, args.concurrency)
         server.jobs += jobs
     finally:
         # Tandem stops only once its work process has finished the queued work.
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=120)
+    server.database_cpu += postgres_cpu_seconds() - database_cpu
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time used so far by this machine's PostgreSQL server processes.
+
+    A backend's own time vanishes with it when its connection closes; the
+    postmaster, which waits for it, then counts it among its children's time.
+    """
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, _, rest = stat.read_text().partition(") ")
+        except OSError:
+            continue  # the process has exited
+        if name.endswith("(postgres"):
+            fields = rest.split()
+            ticks += sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def report(server: Server, base: Server, arrivals: dict[str, float]) -> None:
@@ -355,12 +377,16 @@ def report(server: Server, base: Server, arrivals: dict[str, float]) -> None:
         print(
             f"  answer (response_url) of the writing command: {len(answered)}/{len(writes)} arrived, {summary_ms(answered)}"
         )
+        if server.db_label == "postgres":
+            print(
+                f"  PostgreSQL server CPU per writing command: {server.database_cpu / len(writes) * 1000:.2f} ms"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=1000, help="per round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--threads", type=int, default=16, help="server threads (both servers)")
     in_a_month = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
