@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import socket
+import threading
 import time
 from typing import Any
 
@@ -98,9 +99,13 @@ def run_work_process(settings: Settings, channel: socket.socket) -> None:
         services.close()
 
 
-def _fork_work_process(settings: Settings, web_end: socket.socket, work_end: socket.socket) -> int:
+def _fork_work_process(
+    settings: Settings, web_end: socket.socket, work_end: socket.socket, lifeline: int
+) -> int:
+    """Fork the work process; it holds `lifeline`, a pipe's write end, until it exits."""
     pid = os.fork()
     if pid:
+        os.close(lifeline)
         return pid
     code = 1
     try:
@@ -154,8 +159,11 @@ def serve_http(settings: Settings) -> None:
     }
     share_before_fork(settings)
     web_end, work_end = channel_pair()
-    pid = _fork_work_process(settings, web_end, work_end)
+    watch_end, lifeline = os.pipe()
+    pid = _fork_work_process(settings, web_end, work_end, lifeline)
     work_end.close()
+    watch = WorkProcessWatch(watch_end)
+    watch.start()
     log.info("work process %d started", pid)
     log.info("serving Slack requests on http://%s:%s/slack/events", settings.host, settings.port)
     try:
@@ -163,8 +171,36 @@ def serve_http(settings: Settings) -> None:
     finally:
         # The work process finishes its queue once every web end is closed: wait for it,
         # so `tandem run` has stopped only when all acknowledged work is done.
+        watch.stopping.set()
         web_end.close()
         _wait_for_work_process(pid)
+        if watch.died:
+            raise SystemExit(1)
+
+
+class WorkProcessWatch:
+    """Stops `tandem run` if the work process dies: without it nothing ticks or sends.
+
+    Exiting (with status 1) lets the service manager start everything afresh.
+    The work process holds the only write end of a pipe, so the read end gives
+    EOF when it exits, however it exits.
+    """
+
+    def __init__(self, read_end: int) -> None:
+        self._read_end = read_end
+        self.stopping = threading.Event()
+        self.died = False
+
+    def start(self) -> None:
+        threading.Thread(target=self._watch, name="tandem-work-watch", daemon=True).start()
+
+    def _watch(self) -> None:
+        os.read(self._read_end, 1)
+        if self.stopping.is_set():
+            return
+        self.died = True
+        log.error("the work process exited; stopping tandem run so it can be started afresh")
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _wait_for_work_process(pid: int) -> None:

@@ -126,3 +126,21 @@ def test_the_work_process_runs_at_the_lowest_cpu_priority() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "True"
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="finds the work process by SCHED_IDLE")
+def test_tandem_run_stops_with_an_error_when_its_work_process_dies(
+    sqlite_url: str, fake_slack: FakeSlack
+) -> None:
+    port = _free_port()
+    proc = _start(sqlite_url, fake_slack, port)
+    try:
+        _wait_until_listening(port, proc)
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        (work,) = [int(pid) for pid in children if os.sched_getscheduler(int(pid)) == os.SCHED_IDLE]
+        os.kill(work, signal.SIGKILL)
+        assert proc.wait(timeout=30) == 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
