@@ -142,23 +142,30 @@ class RitualChanges:
                     session, before.partnership_id, edit.partnership_settings
                 )
                 if old != new:
-                    _record(
-                        session, workspace_id, actor, "partnership.settings", target, old, new, now
+                    audit.record(
+                        session,
+                        workspace_id=workspace_id,
+                        actor=actor,
+                        action="partnership.settings",
+                        target=target,
+                        before=old,
+                        after=new,
+                        now=now,
                     )
             if edit.leaders is not None:
                 old_leaders, new_leaders = home.set_leaders(
                     session, before.partnership_id, edit.leaders
                 )
                 if old_leaders != new_leaders:
-                    _record(
+                    audit.record(
                         session,
-                        workspace_id,
-                        actor,
-                        "partnership.leaders",
-                        target,
-                        {"leaders": old_leaders},
-                        {"leaders": new_leaders},
-                        now,
+                        workspace_id=workspace_id,
+                        actor=actor,
+                        action="partnership.leaders",
+                        target=target,
+                        before={"leaders": old_leaders},
+                        after={"leaders": new_leaders},
+                        now=now,
                     )
             return after
 
@@ -253,19 +260,19 @@ class RitualChanges:
                 f"Running {words(ritual)} failed and nothing was sent: {error}"
             ) from None
         with transaction(self.services.sessions) as session:
-            _record(
+            audit.record(
                 session,
-                workspace_id,
-                actor,
-                "ritual.run_now",
-                f"ritual:{ritual_id}",
-                None,
-                {
+                workspace_id=workspace_id,
+                actor=actor,
+                action="ritual.run_now",
+                target=f"ritual:{ritual_id}",
+                before=None,
+                after={
                     "occurrence": occurrence.id,
                     "fire_key": occurrence.fire_key,
                     "status": status.value,
                 },
-                now,
+                now=now,
             )
         return RunResult(ritual, occurrence, status)
 
@@ -275,15 +282,15 @@ class RitualChanges:
         with transaction(self.services.sessions) as session:
             before = _in_workspace(session, workspace_id, ritual_id)
             ritual_store.delete(session, ritual_id)
-            _record(
+            audit.record(
                 session,
-                workspace_id,
-                actor,
-                "ritual.delete",
-                f"ritual:{ritual_id}",
-                before.audit_fields(),
-                None,
-                now,
+                workspace_id=workspace_id,
+                actor=actor,
+                action="ritual.delete",
+                target=f"ritual:{ritual_id}",
+                before=before.audit_fields(),
+                after=None,
+                now=now,
             )
             return before
 
@@ -348,15 +355,15 @@ class RitualChanges:
                 )
             except InvalidRitual as error:
                 raise RitualChangeError(str(error)) from None
-            _record(
+            audit.record(
                 session,
-                workspace_id,
-                actor,
-                "ritual.add",
-                f"ritual:{created.id}",
-                None,
-                created.audit_fields(),
-                now,
+                workspace_id=workspace_id,
+                actor=actor,
+                action="ritual.add",
+                target=f"ritual:{created.id}",
+                before=None,
+                after=created.audit_fields(),
+                now=now,
             )
             return created
 
@@ -366,18 +373,18 @@ class RitualChanges:
         """Re-read every team's membership from Slack now."""
         results = sync_teams(self.services, client, workspace_id)
         with transaction(self.services.sessions) as session:
-            _record(
+            audit.record(
                 session,
-                workspace_id,
-                actor,
-                "team.sync",
-                "teams",
-                None,
-                {
+                workspace_id=workspace_id,
+                actor=actor,
+                action="team.sync",
+                target="teams",
+                before=None,
+                after={
                     r.team: {"members": r.members, "added": r.added, "removed": r.removed}
                     for r in results
                 },
-                now,
+                now=now,
             )
         return results
 
@@ -404,35 +411,13 @@ def _audit(
     action: str,
     now: datetime,
 ) -> None:
-    _record(
-        session,
-        before.workspace_id,
-        actor,
-        action,
-        f"ritual:{before.id}",
-        before.audit_fields(),
-        after.audit_fields(),
-        now,
-    )
-
-
-def _record(
-    session: Session,
-    workspace_id: int,
-    actor: str,
-    action: str,
-    target: str,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    now: datetime,
-) -> None:
     audit.record(
         session,
-        workspace_id=workspace_id,
+        workspace_id=before.workspace_id,
         actor=actor,
         action=action,
-        target=target,
-        before=before,
-        after=after,
+        target=f"ritual:{before.id}",
+        before=before.audit_fields(),
+        after=after.audit_fields(),
         now=now,
     )
