@@ -38,6 +38,6 @@ def logged(work: Work) -> Work:
     return run
 
 
-def acked(work: Work, ack: Callable[..., None] = ack_now) -> dict[str, Any]:
-    """Listener arguments for Bolt: `ack` at once (an empty ack unless given), then `work`."""
-    return {"ack": ack, "lazy": [logged(work)]}
+def acked(work: Work) -> dict[str, Any]:
+    """Listener arguments for Bolt: an empty ack at once, then `work`."""
+    return {"ack": ack_now, "lazy": [logged(work)]}
