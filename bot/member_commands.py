@@ -10,7 +10,7 @@ refused because of it.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.clock import utcnow
 from bot.commands import CommandRequest, Reply
@@ -55,6 +55,11 @@ class MemberCommands:
     def __init__(self, services: Services) -> None:
         self.services = services
 
+    def _today(self, tz: str | None, now: datetime) -> date:
+        """The date in the member's own zone (the default zone when theirs is unusable)."""
+        zone, _ = zone_of(tz, self.services.settings.default_timezone)
+        return now.astimezone(zone).date()
+
     def away(self, req: CommandRequest) -> Reply:
         until = _parse_until(req.text)
         if isinstance(until, str):
@@ -64,8 +69,7 @@ class MemberCommands:
             member = org.find_member(session, req.workspace_id, req.user_id)
             if member is None:
                 return notice(UNKNOWN_MEMBER)
-            zone, _ = zone_of(member.tz, self.services.settings.default_timezone)
-            today = now.astimezone(zone).date()
+            today = self._today(member.tz, now)
             if until < today:
                 return notice(f"{until:%a %d %b %Y} has already passed; give your last day away.")
             if until - today > MAX_AWAY:
@@ -84,8 +88,7 @@ class MemberCommands:
             member = org.find_member(session, req.workspace_id, req.user_id)
             if member is None:
                 return notice(UNKNOWN_MEMBER)
-            zone, _ = zone_of(member.tz, self.services.settings.default_timezone)
-            today = now.astimezone(zone).date()
+            today = self._today(member.tz, now)
             if member.away_until is None or member.away_until < today:
                 if member.away_until is not None:
                     member_settings.set_away(session, member.id, None, now)
@@ -115,8 +118,7 @@ class MemberCommands:
                 return notice(UNKNOWN_MEMBER)
             changed = member_settings.set_opted_out(session, member.id, kind.value, opted_out, now)
             if changed and opted_out and kind is RitualKind.STANDUP:
-                zone, _ = zone_of(member.tz, self.services.settings.default_timezone)
-                today = now.astimezone(zone).date()
+                today = self._today(member.tz, now)
                 withdraw_prompts(
                     session, member.id, member.slack_user_id, today, today + _WITHDRAW_AHEAD
                 )
