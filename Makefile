@@ -1,25 +1,46 @@
 # Two commands matter: `make run` and `make test`. Both create .venv when it is missing.
+# `make run` installs only what the bot needs; `make test` and `make lint` add the test extras.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+RUNTIME := $(VENV)/.runtime
 STAMP := $(VENV)/.installed
+ARGS ?=
 
-.PHONY: run test lint bench migrate demo clean
+.PHONY: run test lint bench migrate demo doctor digest tandem clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+$(RUNTIME): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME)
+
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	touch $(RUNTIME) $(STAMP)
 
-run: $(STAMP)
+run: $(RUNTIME)
 	$(BIN)/tandem migrate
 	$(BIN)/tandem run
 
-migrate: $(STAMP)
+migrate: $(RUNTIME)
 	$(BIN)/tandem migrate
+
+doctor: $(RUNTIME)
+	$(BIN)/tandem doctor
+
+demo: $(RUNTIME)
+	$(BIN)/tandem demo $(ARGS)
+
+# make digest ARGS='--partnership "Marketing + IT" --month 2025-03'
+digest: $(RUNTIME)
+	$(BIN)/tandem digest $(ARGS)
+
+# Any other command: make tandem ARGS='outbox'
+tandem: $(RUNTIME)
+	$(BIN)/tandem $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -31,9 +52,6 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
-
-demo: $(STAMP)
-	$(BIN)/tandem demo
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
