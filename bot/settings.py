@@ -24,7 +24,12 @@ class SettingsError(Exception):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        # `SLACK_APP_TOKEN=` in .env (as .env.example ships) means "not set", like a missing line.
+        env_ignore_empty=True,
     )
 
     slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
@@ -51,6 +56,14 @@ class Settings(BaseSettings):
         default=5.0, gt=0, alias="TANDEM_WORKSPACE_RATE_PER_SECOND"
     )
     scheduler_enabled: bool = Field(default=True, alias="TANDEM_SCHEDULER_ENABLED")
+
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """An empty or blank secret, however it arrives, is the same as no secret."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @field_validator("admin_user_ids", mode="before")
     @classmethod
