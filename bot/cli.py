@@ -15,6 +15,13 @@ from bot.digest_cli import cmd_demo, cmd_digest, demo_arguments, digest_argument
 from bot.settings import Settings, SettingsError, load_settings
 
 EXIT_CONFIG = 2
+EXIT_FAILED = 1
+# Commands that open TANDEM_DATABASE_URL (doctor checks it itself; demo has its own file).
+DATABASE_COMMANDS = frozenset({"run", "migrate", "worker", "outbox", "digest"})
+
+
+class StartError(Exception):
+    """Something outside the settings stops the command; str(self) is the one line to print."""
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -28,26 +35,59 @@ def _configure_logging(settings: Settings) -> None:
         max(logging.INFO, logging.getLevelName(settings.log_level))
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # APScheduler says "Running job …" and "… executed successfully" at INFO on every tick.
+    if settings.log_level != "DEBUG":
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
-    from storage.migrate import upgrade
+    from storage.db import make_engine
+    from storage.migrate import current_revision, upgrade
 
+    def revision() -> str | None:
+        engine = make_engine(settings.database_url)
+        try:
+            return current_revision(engine)
+        finally:
+            engine.dispose()
+
+    before = revision()
     upgrade(settings.database_url)
-    print(f"database is at the latest schema ({_describe_db(settings.database_url)})")
+    after = revision()
+    where = _describe_db(settings.database_url)
+    if before == after:
+        print(f"{where}: already at {after}, the latest schema")
+    else:
+        print(f"{where}: upgraded from {before or 'none'} to {after}, the latest schema")
     return 0
 
 
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     settings.require_slack_credentials()
     _require_migrated(settings)
+    _require_slack(settings)
     from bot import server
 
     if settings.socket_mode:
         server.serve_socket_mode(settings)
     else:
-        server.serve_http(settings)
+        try:
+            server.serve_http(settings)
+        except server.PortInUse as exc:
+            raise SettingsError(str(exc)) from None
     return 0
+
+
+def _require_slack(settings: Settings) -> None:
+    """Ask Slack once before starting, so a rejected token is one line, not a traceback per worker."""
+    from bot.doctor import app_token_check, bot_token_check
+
+    checks = [bot_token_check(settings)]
+    if settings.socket_mode:
+        checks.append(app_token_check(settings))
+    for check in checks:
+        if not check.ok:
+            raise StartError(f"cannot start ({check.name}): {check.detail}")
 
 
 def cmd_doctor(settings: Settings, _args: argparse.Namespace) -> int:
@@ -201,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tandem", description="Tandem: rituals between teams, in Slack."
     )
+    parser.add_argument("--version", action="version", version=f"tandem {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (summary, _) in COMMANDS.items():
         command = sub.add_parser(name, help=summary, description=summary)
@@ -209,18 +250,76 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tandem")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    settings: Settings | None = None
     try:
         settings = load_settings()
         _configure_logging(settings)
+        if args.command in DATABASE_COMMANDS:
+            _require_usable_url(settings)
         _, command = COMMANDS[args.command]
         return command(settings, args)
     except SettingsError as exc:
         print(f"tandem: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except StartError as exc:
+        print(f"tandem: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except BrokenPipeError:
+        # The reader went away (`tandem digest | head`): stop quietly, as other tools do.
+        _silence_stdout()
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        line = _database_failure(exc, settings)
+        if line is None:
+            raise
+        print(f"tandem: {line}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _require_usable_url(settings: Settings) -> None:
+    from storage.db import url_problem
+
+    problem = url_problem(settings.database_url)
+    if problem:
+        raise SettingsError(f"TANDEM_DATABASE_URL is invalid: {problem}.")
+
+
+def _database_failure(exc: Exception, settings: Settings | None) -> str | None:
+    """One line for a database that does not answer, or None when `exc` is something else."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    if settings is None or not isinstance(exc, OperationalError | InterfaceError):
+        return None
+    reason = str(exc.orig or exc).strip().splitlines()
+    return (
+        f"cannot reach the database at {_describe_db(settings.database_url)}"
+        f" ({reason[0] if reason else type(exc).__name__}); check TANDEM_DATABASE_URL "
+        "and that the database server is running"
+    )
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush does not fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ at a lower CPU priority (bot/handoff.py says why).
 
 from __future__ import annotations
 
+import errno
 import gc
 import logging
 import os
@@ -144,7 +145,32 @@ def _pass_on_queued_work(_arbiter: Any, worker: Any) -> None:
         wsgi.close(timeout=float(worker.cfg.graceful_timeout))
 
 
+class PortInUse(Exception):
+    """TANDEM_HOST:TANDEM_PORT cannot be bound; str(self) says what to do."""
+
+
+def check_port(host: str, port: int) -> None:
+    """Bind the address once before starting anything, so a busy port is one clear line."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                advice = "another program (perhaps another `tandem run`) uses it; stop it or set TANDEM_PORT"
+            else:
+                advice = "check TANDEM_HOST and TANDEM_PORT"
+            raise PortInUse(f"cannot listen on {host}:{port} ({exc.strerror}): {advice}") from None
+
+
+def _log_serving(arbiter: Any) -> None:
+    """Gunicorn's when_ready hook: the socket is bound, so "serving" is true now."""
+    log.info("serving Slack requests on http://%s/slack/events", arbiter.cfg.bind[0])
+
+
 def serve_http(settings: Settings) -> None:
+    check_port(settings.host, settings.port)
     options = {
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.web_workers,
@@ -156,6 +182,7 @@ def serve_http(settings: Settings) -> None:
         "accesslog": None,
         "loglevel": settings.log_level.lower(),
         "worker_exit": _pass_on_queued_work,
+        "when_ready": _log_serving,
     }
     share_before_fork(settings)
     web_end, work_end = channel_pair()
@@ -165,7 +192,6 @@ def serve_http(settings: Settings) -> None:
     watch = WorkProcessWatch(watch_end)
     watch.start()
     log.info("work process %d started", pid)
-    log.info("serving Slack requests on http://%s:%s/slack/events", settings.host, settings.port)
     try:
         _Gunicorn(settings, options, web_end).run()
     finally:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -17,6 +18,24 @@ def normalise_url(url: str) -> str:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
+
+
+# The dialects and drivers Tandem is tested on and installs.
+SUPPORTED_DRIVERS = frozenset(
+    {"sqlite", "sqlite+pysqlite", "postgresql", "postgres", "postgresql+psycopg"}
+)
+URL_EXAMPLES = "sqlite:///tandem.db or postgresql://user:password@host:5432/tandem"
+
+
+def url_problem(url: str) -> str | None:
+    """None for a URL Tandem can use, else one sentence saying why not (never the password)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return f"not a database URL; use {URL_EXAMPLES}"
+    if parsed.drivername not in SUPPORTED_DRIVERS:
+        return f"{parsed.drivername} is not supported; use {URL_EXAMPLES}"
+    return None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
