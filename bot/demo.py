@@ -9,7 +9,10 @@ The random generator is seeded, so every run prints the same numbers.
 
 from __future__ import annotations
 
+import os
 import random
+import shlex
+import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -294,17 +297,32 @@ class DemoResult:
     asks: int
 
 
+class NotADemoDatabase(Exception):
+    """--db names a file the demo did not create; str(self) says what to do."""
+
+
 def build_demo(database: Path, now: datetime) -> tuple[str, DemoResult]:
-    """Create the demo database (replacing an old one) and return the url and what was made."""
+    """Create the demo database (replacing an old one) and return the url and what was made.
+
+    Only a file an earlier demo stamped is replaced: anything else at that
+    path may be someone's real data.
+    """
     from storage.db import make_engine, make_session_factory, transaction
+    from storage.demo_file import is_demo_file, mark_as_demo
     from storage.migrate import upgrade
 
+    if database.exists() and not is_demo_file(database):
+        raise NotADemoDatabase(
+            f"{database} exists and is not a Tandem demo database, so the demo leaves it "
+            "alone; pass another path with --db (an older demo's file you may delete yourself)"
+        )
     for stale in (database, *(database.with_name(database.name + s) for s in ("-wal", "-shm"))):
         stale.unlink(missing_ok=True)
     url = f"sqlite:///{database}"
     upgrade(url)
     engine = make_engine(url)
     try:
+        mark_as_demo(engine)
         sessions = make_session_factory(engine)
         rng = random.Random(SEED)
         with transaction(sessions) as session:
@@ -362,12 +380,31 @@ def run_demo(database: Path, chart: Path, now: datetime, out: TextIO | None = No
         "working day of the month, with the chart and a 'What do these numbers mean?' button.",
         file=out,
     )
+    url_setting = shlex.quote(f"TANDEM_DATABASE_URL=sqlite:///{database}")
     print(
-        f"Explore it: TANDEM_DATABASE_URL=sqlite:///{database} tandem digest "
+        f"Explore it: {url_setting} {tandem_command()} digest "
         f'--partnership "{PARTNERSHIP}" --month {month.key} --json',
         file=out,
     )
     return 0
+
+
+def tandem_command(cwd: Path | None = None) -> str:
+    """How to type `tandem` in this shell, so a line we print works when pasted.
+
+    Plain `tandem` when it is on PATH (an activated virtualenv); otherwise
+    the script beside this interpreter (`.venv/bin/tandem` after `make demo`).
+    """
+    script = Path(sys.executable).parent / "tandem"
+    if not script.exists():
+        return f"{shlex.quote(sys.executable)} -m bot.cli"
+    found = shutil.which("tandem")
+    if found and Path(found).resolve() == script.resolve():
+        return "tandem"
+    here = (cwd or Path.cwd()).resolve()
+    absolute = Path(os.path.abspath(script))
+    shown = absolute.relative_to(here) if absolute.is_relative_to(here) else absolute
+    return shlex.quote(str(shown))
 
 
 def _member_view(session: Session, made: DemoResult, teams: list[int], month: Month) -> str:

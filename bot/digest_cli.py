@@ -57,7 +57,8 @@ def demo_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=Path("tandem-demo.db"),
         metavar="PATH",
-        help="where to write the demo's SQLite database (replaced if it exists)",
+        help="where to write the demo's SQLite database (an older demo database there is "
+        "replaced; any other file is left alone)",
     )
     parser.add_argument(
         "--chart",
@@ -66,6 +67,16 @@ def demo_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="where to write the chart",
     )
+
+
+def output_problem(path: Path, what: str) -> str | None:
+    """Why `path` cannot be written (checked before any work), or None."""
+    folder = path.parent
+    if not folder.is_dir():
+        return f"cannot write the {what} to {path}: the folder {folder} does not exist"
+    if path.is_dir():
+        return f"cannot write the {what} to {path}: it is a folder; give a file name"
+    return None
 
 
 def _require_migrated(url: str) -> None:
@@ -94,6 +105,10 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
     from bot.digest_text import render_table
     from storage.db import make_engine, make_session_factory
 
+    problem = output_problem(args.chart, "chart") if args.chart else None
+    if problem:
+        print(f"tandem: {problem}", file=sys.stderr)
+        return 1
     if args.post and settings.slack_bot_token is None:
         raise SettingsError(
             "SLACK_BOT_TOKEN is not set: --post sends as the bot. Leave out --post to only "
@@ -200,6 +215,14 @@ def _post(
 
 def cmd_demo(_settings: Settings, args: argparse.Namespace) -> int:
     from bot.clock import utcnow
-    from bot.demo import run_demo
+    from bot.demo import NotADemoDatabase, run_demo
 
-    return run_demo(args.db, args.chart, utcnow())
+    problem = output_problem(args.db, "demo database") or output_problem(args.chart, "chart")
+    if problem:
+        print(f"tandem: {problem}", file=sys.stderr)
+        return 1
+    try:
+        return run_demo(args.db, args.chart, utcnow())
+    except NotADemoDatabase as exc:
+        print(f"tandem: {exc}", file=sys.stderr)
+        return 1

@@ -51,6 +51,9 @@ BOT_USER_ID = "UBOT"
 BOT_ID = "B0001"
 APP_ID = "A0001"
 DEFAULT_TOKEN = "xoxb-test"
+APP_TOKEN = "xapp-test"
+# Methods that take the app-level token (xapp-) instead of the bot token.
+APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 
 JsonDict = dict[str, Any]
 T = TypeVar("T")
@@ -205,6 +208,8 @@ class _Workspace:
         self.home_views: dict[str, str] = {}  # user id -> view id
         self.files: dict[str, _File] = {}
         self.posted: list[tuple[str, str, str | None]] = []  # (channel, text, idempotency key)
+        # What apps.connections.open hands out; tests point it at their WebSocket server.
+        self.socket_mode_url = "ws://127.0.0.1:9/link/?ticket=fake"
         self._last_ts = 0
         self._serial = 0
 
@@ -670,8 +675,13 @@ def _files_complete_upload_external(ws: _Workspace, p: _Params) -> JsonDict:
     return {"ok": True, "files": shared}
 
 
+def _apps_connections_open(ws: _Workspace, p: _Params) -> JsonDict:
+    return {"ok": True, "url": ws.socket_mode_url}
+
+
 METHODS: dict[str, Handler] = {
     "auth.test": _auth_test,
+    "apps.connections.open": _apps_connections_open,
     "team.info": _team_info,
     "users.info": _users_info,
     "users.list": _users_list,
@@ -810,9 +820,13 @@ class FakeSlack:
     """
 
     def __init__(
-        self, token: str | Collection[str] = DEFAULT_TOKEN, clock: Callable[[], float] = time.time
+        self,
+        token: str | Collection[str] = DEFAULT_TOKEN,
+        clock: Callable[[], float] = time.time,
+        app_token: str = APP_TOKEN,
     ) -> None:
         self._tokens = {token} if isinstance(token, str) else set(token)
+        self._app_token = app_token
         self._clock = clock
         self._cond = threading.Condition(threading.RLock())
         self._server: _Server | None = None
@@ -869,6 +883,11 @@ class FakeSlack:
     def url(self) -> str:
         """The Web API base URL, e.g. http://127.0.0.1:PORT/api/."""
         return f"{self.root}/api/"
+
+    def serve_socket_mode(self, url: str) -> None:
+        """Make apps.connections.open hand out `url` (a test's local WebSocket server)."""
+        with self._cond:
+            self._ws.socket_mode_url = url
 
     def response_url(self) -> str:
         """A fresh slash-command/interaction response_url served by this fake."""
@@ -1112,7 +1131,7 @@ class FakeSlack:
         body_error: str | None,
     ) -> tuple[_Reply, bool]:
         if argument == "api":
-            auth_error = self._auth_error(headers, params)
+            auth_error = self._auth_error(method, headers, params)
             if auth_error:
                 return _Reply(200, {"ok": False, "error": auth_error}), False
         if body_error:
@@ -1152,11 +1171,17 @@ class FakeSlack:
         file.data = raw
         return _Reply(200, {"ok": True, "length": len(raw)})
 
-    def _auth_error(self, headers: dict[str, str], params: dict[str, Any]) -> str | None:
+    def _auth_error(
+        self, method: str, headers: dict[str, str], params: dict[str, Any]
+    ) -> str | None:
         authorization = headers.get("authorization", "")
         token = authorization.removeprefix("Bearer ").strip() or str(params.get("token") or "")
         if not token:
             return "not_authed"
+        if method in APP_TOKEN_METHODS:
+            if token.startswith("xapp-"):
+                return None if token == self._app_token else "invalid_auth"
+            return "not_allowed_token_type"
         return None if token in self._tokens else "invalid_auth"
 
     def _count(self, call: Call) -> None:
