@@ -147,6 +147,8 @@ class Digest:
     pairs: tuple[PairDigest, ...]
     # Set when the partnership's band overrides were refused and defaults used instead.
     settings_problem: str | None = None
+    # The green limit of the give share: a side giving up to this share is balanced.
+    balanced_share: float = 0.6
 
     @property
     def has_history(self) -> bool:
@@ -312,6 +314,7 @@ def compute_digest(session: Session, partnership_id: int, month: Month) -> Diges
         timezone=tz,
         pairs=tuple(pairs),
         settings_problem=problem,
+        balanced_share=thresholds.give_share.green,
     )
 
 
