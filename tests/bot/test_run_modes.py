@@ -13,7 +13,7 @@ from bot.doctor import diagnose
 from bot.services import Services
 from bot.settings import Settings, load_settings
 from tests.fakes import FakeSlack
-from tests.fakes.slack_api import DEFAULT_TOKEN
+from tests.fakes.slack_api import APP_TOKEN, DEFAULT_TOKEN
 
 
 @pytest.fixture
@@ -49,10 +49,10 @@ def test_app_token_selects_socket_mode(
 
     monkeypatch.setattr(socket_mode, "SocketModeHandler", FakeHandler)
     monkeypatch.setattr(server, "serve_http", lambda s: pytest.fail("HTTP chosen in Socket Mode"))
-    settings = _settings(sqlite_url, fake, SLACK_APP_TOKEN="xapp-1-test")
+    settings = _settings(sqlite_url, fake, SLACK_APP_TOKEN=APP_TOKEN)
     assert cli.cmd_run(settings, None) == 0  # type: ignore[arg-type]
     ((app, token),) = started
-    assert token == "xapp-1-test"
+    assert token == APP_TOKEN
     assert not any(isinstance(m, RequestVerification) for m in app._middleware_list)
 
 
