@@ -420,9 +420,12 @@ def test_readme_says_how_to_type_tandem() -> None:
 
 
 def test_apscheduler_says_nothing_per_tick_at_the_default_level() -> None:
-    scheduler_log = logging.getLogger("apscheduler")
+    root, scheduler_log = logging.getLogger(), logging.getLogger("apscheduler")
+    before = root.level
     try:
         _configure_logging(load_settings(_env_file=None))
+        root.setLevel(logging.INFO)  # as basicConfig leaves it when no test runner is around
+        # APScheduler logs "Running job …" and "… executed successfully" here at INFO.
         assert not logging.getLogger("apscheduler.executors.default").isEnabledFor(logging.INFO)
         assert logging.getLogger("apscheduler.scheduler").isEnabledFor(logging.WARNING)
         scheduler_log.setLevel(logging.NOTSET)
@@ -430,6 +433,7 @@ def test_apscheduler_says_nothing_per_tick_at_the_default_level() -> None:
         assert scheduler_log.level == logging.NOTSET  # DEBUG shows everything
     finally:
         scheduler_log.setLevel(logging.NOTSET)
+        root.setLevel(before)
 
 
 def test_license_is_mit_in_the_modern_form() -> None:
