@@ -1,7 +1,9 @@
-"""The `tandem` command: run, migrate, doctor, worker, outbox.
+"""The `tandem` command: run, migrate, doctor, worker, outbox, digest, demo.
 
 A wrong or missing setting ends the program with one line naming it and
-exit code 2; no traceback reaches the terminal for a configuration mistake.
+exit code 2; a database or Slack that does not answer, a file that cannot
+be written or a reader that went away ends it with one line and exit code 1.
+No traceback reaches the terminal for a mistake a person can fix.
 """
 
 from __future__ import annotations
