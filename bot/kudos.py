@@ -76,6 +76,7 @@ from rituals.kudos import (
     suggest_people,
 )
 from rituals.schedule import MEMBER_LOCAL, PRESETS
+from rituals.slack_text import escape, user_mention
 from rituals.zones import zone_or_default
 from storage import kudos as store
 from storage.db import transaction
@@ -161,14 +162,9 @@ def choose_partnership(
     return next(iter(preferred + here + found), None)
 
 
-def escape(text: str) -> str:
-    """Plain text as Slack-escaped text, so typed "<", ">" and "&" stay literal."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def form_text(user_ids: Sequence[str], reason: str, values: Sequence[str]) -> str:
     """What the form's fields would look like as a command, so both go through one parser."""
-    people = " ".join(f"<@{u}>" for u in user_ids)
+    people = " ".join(user_mention(u) for u in user_ids)
     tags = " ".join(f"#{v}" for v in values)
     return f"{people} for {escape(reason.strip())} {tags}".strip()
 

@@ -45,6 +45,8 @@ from rituals.slack_text import (
     Token,
     UsergroupMention,
     UserMention,
+    escape,
+    render,
     tokenize,
 )
 from rituals.zones import zone_or_default
@@ -133,7 +135,7 @@ def parse_kudos(
     if channels:
         return KudosError(
             KudosErrorCode.CHANNEL_RECIPIENT,
-            f"{_render([channels[0]])} is a channel; kudos go to people or a user group, "
+            f"{render([channels[0]])} is a channel; kudos go to people or a user group, "
             f"like {EXAMPLE}.",
         )
     user_ids = tuple(dict.fromkeys(t.user_id for t in recipients if isinstance(t, UserMention)))
@@ -149,7 +151,7 @@ def parse_kudos(
             KudosErrorCode.CHANNEL_AS_VALUE, _channel_as_value_message(channel, allowed_values)
         )
 
-    reason = _render(reason_tokens).strip()
+    reason = render(reason_tokens).strip()
     if not _says_something(reason_tokens):
         if not separated and not tags:
             return KudosError(
@@ -258,37 +260,11 @@ def _is_content(char: str) -> bool:
     return category[0] in "LN" or category == "So"
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _render(tokens: Iterable[Token]) -> str:
-    """Tokens back to Slack's escaped text, as it will be posted."""
-    parts: list[str] = []
-    for token in tokens:
-        if isinstance(token, Text):
-            parts.append(_escape(token.text))
-        elif isinstance(token, UserMention):
-            parts.append(_mention("@", token.user_id, token.label))
-        elif isinstance(token, UsergroupMention):
-            parts.append(_mention("!subteam^", token.usergroup_id, token.label))
-        elif isinstance(token, ChannelMention):
-            parts.append(_mention("#", token.channel_id, token.label))
-        else:
-            label = _escape(token.label) if token.label else None
-            parts.append(_mention("", _escape(token.url), label))
-    return "".join(parts)
-
-
-def _mention(sigil: str, ident: str, label: str | None) -> str:
-    return f"<{sigil}{ident}|{label}>" if label else f"<{sigil}{ident}>"
-
-
 def _no_recipients_message(tokens: Sequence[Token]) -> str:
     first = tokens[0] if tokens else None
     if isinstance(first, Text) and (name := _UNRESOLVED_NAME.match(first.text)):
         return (
-            f"I couldn't match {_escape(name[0].strip())} to anyone in Slack. "
+            f"I couldn't match {escape(name[0].strip())} to anyone in Slack. "
             f"Pick people from the autocomplete list, like {EXAMPLE}."
         )
     return f"Who is it for? Try {EXAMPLE}"
@@ -299,7 +275,7 @@ def _channel_as_value_message(channel: ChannelMention, allowed_values: Sequence[
     label = (channel.label or "").lstrip("#")
     example = names.get(label.casefold()) or next(iter(names.values()), "customer-first")
     return (
-        f"{_render([channel])} looks like a channel; value tags are written like #{example} "
+        f"{render([channel])} looks like a channel; value tags are written like #{example} "
         "(type the tag and skip the channel suggestion)."
     )
 

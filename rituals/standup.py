@@ -22,7 +22,16 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import TypeVar
 
-from rituals.slack_text import Link, Text, UsergroupMention, UserMention, tokenize, user_ids
+from rituals.slack_text import (
+    Link,
+    Text,
+    UsergroupMention,
+    UserMention,
+    escape,
+    sanitize,
+    tokenize,
+    user_ids,
+)
 from rituals.text_chunks import SECTION_TEXT_LIMIT, split_text
 
 # Stable question keys: the modal's block ids and the keys answers are stored under.
@@ -770,12 +779,7 @@ def render_answer(
     labelled = [(question.label(other_team), question.key) for question in questions]
     labelled += [(key, key) for key in view.answers if key not in known]
     for label, key in labelled:
-        text = view.answers.get(key, "").strip()
+        text = sanitize(view.answers.get(key, "")).strip()
         if text:
             parts.append(f"*{escape(label)}*\n{text}")
     return "\n\n".join(parts)
-
-
-def escape(text: str) -> str:
-    """Plain text made safe for mrkdwn, the three characters Slack requires escaped."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

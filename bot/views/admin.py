@@ -9,6 +9,7 @@ from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObjec
 
 from bot.sync import SyncResult
 from rituals.commands import ADMIN_USAGE
+from rituals.slack_text import escape
 from storage.org import PartnershipSummary, TeamSummary
 from storage.outbox import OutboxRow
 
@@ -109,7 +110,7 @@ def outbox_status(counts: dict[str, int], oldest_dead: Sequence[OutboxRow]) -> d
         lines = [
             f"`#{row.id}` {row.method} to {_where(row.channel_key)} · "
             f"{row.attempts} attempt{'s' if row.attempts != 1 else ''}\n"
-            f"> {_escape(row.last_error or 'no error recorded')}"
+            f"> {escape(row.last_error or 'no error recorded')}"
             for row in oldest_dead
         ]
         blocks.append(
@@ -136,7 +137,3 @@ def _where(channel_key: str) -> str:
     if channel_key.startswith(("U", "W")):
         return f"<@{channel_key}>"
     return f"`{channel_key or '-'}`"
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -31,6 +31,7 @@ from bot.digest_text import (
     value_text,
 )
 from rituals.balance import NOT_ENOUGH_ACTIVITY, Metric, MetricLine, PairSummary, TeamLine
+from rituals.slack_text import escape
 
 if TYPE_CHECKING:
     from bot.digest import Digest, PairDigest
@@ -45,11 +46,6 @@ EXPLAIN_BUTTON_TEXT = "What do these numbers mean?"
 MAX_BLOCKS = 50
 _BLOCKS_PER_PAIR = 4
 _FRAME_BLOCKS = 4
-
-
-def escape(text: str) -> str:
-    """Team and partnership names are admin-typed: keep them from turning into mentions."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _field(name: str, body: str) -> MarkdownTextObject:

@@ -31,9 +31,9 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.member_balance import OwnBalance
-from bot.views.digest import escape
 from bot.views.shadowing import PairStatus, pair_status_message, slack_time
 from rituals.interactions import RitualKind
+from rituals.slack_text import escape
 from storage.home import PartnershipLine
 from storage.kudos import MonthStats
 from storage.outbox import OutboxCounts

@@ -6,9 +6,12 @@ characters and a mention of someone on the other team could never be
 recognised or logged. A rich text input returns mentions as user ids.
 
 Answers are stored as Slack's escaped mrkdwn (`<@U1>`, `&amp;`), the format
-rituals.standup reads and the summary posts as is. Typed text is escaped
-here (`&`, `<`, `>`), so nothing a member types can become markup, and a
-typed @here or @channel stays plain text rather than notifying a channel.
+rituals.standup reads and the summary posts. The elements come from the
+member's client and are not trusted: typed text is escaped, ids and emoji
+names must have Slack's shape and links must be web or mail addresses
+(rituals.slack_text), else they become plain text, so nothing a member sends
+can become markup, and a typed or forged @here or @channel stays plain text
+rather than notifying a channel.
 """
 
 from __future__ import annotations
@@ -16,13 +19,24 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rituals.slack_text import ChannelMention, Link, Text, UsergroupMention, UserMention, tokenize
+from rituals.slack_text import (
+    ChannelMention,
+    Link,
+    Text,
+    UsergroupMention,
+    UserMention,
+    channel_mention,
+    emoji,
+    escape,
+    link,
+    tokenize,
+    user_mention,
+    usergroup_mention,
+)
 
 _BULLETS = ("•", "◦", "▪")
-
-
-def escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+# Deeper lists than this are shown at this depth: the client offers far fewer levels.
+_MAX_INDENT = 8
 
 
 def input_to_mrkdwn(value: Mapping[str, Any]) -> str:
@@ -53,9 +67,9 @@ def _block_element(element: Mapping[str, Any]) -> str:
     if kind == "rich_text_section":
         return _inline(_elements(element)).strip("\n")
     if kind == "rich_text_list":
-        indent = int(element.get("indent") or 0)
+        indent = _small_int(element.get("indent"), _MAX_INDENT)
         ordered = element.get("style") == "ordered"
-        start = int(element.get("offset") or 0)
+        start = _small_int(element.get("offset"), 10_000)
         lines = []
         for number, item in enumerate(_elements(element), start=start + 1):
             marker = f"{number}." if ordered else _BULLETS[indent % len(_BULLETS)]
@@ -81,19 +95,15 @@ def _inline_element(element: Mapping[str, Any], styled: bool) -> str:
         return _styled(text, element.get("style")) if styled else text
     if kind == "link":
         url = str(element.get("url") or "").replace("|", "%7C")
-        label = str(element.get("text") or "").replace("|", "¦")
-        if not url:
-            return escape(label)
-        return f"<{escape(url)}|{escape(label)}>" if label else f"<{escape(url)}>"
+        return link(url, str(element.get("text") or "") or None)
     if kind == "user" and element.get("user_id"):
-        return f"<@{element['user_id']}>"
+        return user_mention(str(element["user_id"]))
     if kind == "usergroup" and element.get("usergroup_id"):
-        return f"<!subteam^{element['usergroup_id']}>"
+        return usergroup_mention(str(element["usergroup_id"]))
     if kind == "channel" and element.get("channel_id"):
-        return f"<#{element['channel_id']}>"
+        return channel_mention(str(element["channel_id"]))
     if kind == "emoji" and element.get("name"):
-        tone = element.get("skin_tone")
-        return f":{element['name']}:" + (f":skin-tone-{tone}:" if tone else "")
+        return emoji(str(element["name"]), element.get("skin_tone"))
     if kind == "broadcast":
         return escape(f"@{element.get('range') or 'here'}")
     if kind == "date":
@@ -101,6 +111,16 @@ def _inline_element(element: Mapping[str, Any], styled: bool) -> str:
     if kind == "color":
         return escape(str(element.get("value") or ""))
     return ""
+
+
+def _small_int(value: Any, ceiling: int) -> int:
+    """A list's indent or offset as sent by the client, within 0..ceiling whatever it is."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return 0
+    text = str(value)
+    if not text.isascii() or not text.isdigit() or len(text) > 6:
+        return 0
+    return min(int(text), ceiling)
 
 
 def _styled(text: str, style: Any) -> str:

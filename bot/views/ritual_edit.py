@@ -43,11 +43,11 @@ from bot.ritual_form import (
     FormState,
     fields_for,
 )
-from bot.views.digest import escape
 from bot.views.home import KIND_TITLES
 from bot.views.shadowing import slack_time
 from rituals.interactions import RitualKind
 from rituals.schedule import MEMBER_LOCAL, PRESETS, describe
+from rituals.slack_text import escape
 
 EDIT_CALLBACK = "ritual_edit_form"
 ADD_CALLBACK = "ritual_add_form"

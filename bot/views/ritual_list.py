@@ -15,9 +15,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.views.digest import escape
 from bot.views.home import KIND_TITLES
 from bot.views.shadowing import slack_time
+from rituals.slack_text import escape
 from storage.audit import AuditEntry
 from storage.home import PartnershipLine
 from storage.rituals import RitualSnapshot

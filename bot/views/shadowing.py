@@ -28,6 +28,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from rituals.slack_text import escape
+
 MET_ACTION_ID = "shadow_met"
 RESCHEDULE_ACTION_ID = "shadow_reschedule"
 SKIP_ACTION_ID = "shadow_skip"
@@ -55,11 +57,6 @@ UNPAIRED_REASONS: dict[str, str] = {
         "everyone whose hours overlap yours was already paired; you'll be paired first next round"
     ),
 }
-
-
-def escape(text: str) -> str:
-    """Plain text (a team name) made safe for mrkdwn."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def slack_time(moment: datetime, fmt: str = "{date_short_pretty} at {time}") -> str:

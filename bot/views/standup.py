@@ -29,7 +29,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.views.rich_text import from_mrkdwn
-from rituals.standup import AnswerSection, StandupSummary, escape
+from rituals.slack_text import escape, sanitize
+from rituals.standup import AnswerSection, StandupSummary
 from rituals.text_chunks import MAX_BLOCKS_PER_MESSAGE, SECTION_TEXT_LIMIT, split_text
 
 ACTION_ANSWER = "standup_answer"  # the prompt's button: opens the modal
@@ -256,7 +257,7 @@ def _section(text: str) -> SectionBlock:
 
 def _line(text: str) -> str:
     """Escaped mrkdwn shortened to one line, never cutting a mention or an entity."""
-    flat = " ".join(text.split())
+    flat = " ".join(sanitize(text).split())
     if len(flat) <= LINE_LIMIT:
         return flat
     return split_text(flat, LINE_LIMIT - 1)[0] + "…"

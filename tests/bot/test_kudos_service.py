@@ -130,12 +130,12 @@ def _client(fake: FakeSlack) -> WebClient:
 
 
 def test_form_fields_read_like_the_command() -> None:
-    text = form_text(["U1", "U2"], "  the <fast> fix & #1 rollback ", ["ownership"])
-    assert text == "<@U1> <@U2> for the &lt;fast&gt; fix &amp; #1 rollback #ownership"
+    text = form_text(["U01", "U02"], "  the <fast> fix & #1 rollback ", ["ownership"])
+    assert text == "<@U01> <@U02> for the &lt;fast&gt; fix &amp; #1 rollback #ownership"
     draft = parse_kudos(text, ["ownership"])
     assert isinstance(draft, KudosDraft)
     assert draft.reason == "the &lt;fast&gt; fix &amp; #1 rollback"
-    assert draft.user_ids == ("U1", "U2") and draft.values == ("ownership",)
+    assert draft.user_ids == ("U01", "U02") and draft.values == ("ownership",)
 
 
 def test_plain_messages_name_people_without_markup() -> None:

@@ -763,7 +763,7 @@ def test_rich_text_becomes_escaped_mrkdwn_and_back() -> None:
                     {"type": "rich_text_section", "elements": [{"type": "text", "text": "one"}]},
                     {
                         "type": "rich_text_section",
-                        "elements": [{"type": "usergroup", "usergroup_id": "S1"}],
+                        "elements": [{"type": "usergroup", "usergroup_id": "S01"}],
                     },
                 ],
             },
@@ -772,7 +772,7 @@ def test_rich_text_becomes_escaped_mrkdwn_and_back() -> None:
     text = to_mrkdwn(block)
     assert text == (
         "R&amp;D &lt;script&gt; *urgent* <@UI1>@channel<https://x.test/?a=1&amp;b=2|doc>:tada:\n"
-        "• one\n• <!subteam^S1>"
+        "• one\n• <!subteam^S01>"
     )
     assert input_to_mrkdwn({"type": "plain_text_input", "value": "a < b"}) == "a &lt; b"
     back = from_mrkdwn("see <@UI1> & <https://x.test|doc>")

@@ -560,7 +560,7 @@ def test_with_no_threshold_every_earlier_open_ask_is_stale() -> None:
 def test_sections_render_each_answer_in_answering_order() -> None:
     answers = [
         view("Bea <admin>", MARKETING, at(15), late=True, done="brief", ask="a review"),
-        view("Carl", IT, at(1), today="DNS &amp; VPN", blockers="<@U_MKT2>"),
+        view("Carl", IT, at(1), today="DNS &amp; VPN", blockers="<@UMKT2>"),
     ]
     summary = build_summary(DAY, answers, TEAMS, [], 3, prompted={})
     assert [(s.member_name, s.late) for s in summary.sections] == [
@@ -570,7 +570,7 @@ def test_sections_render_each_answer_in_answering_order() -> None:
     assert summary.sections[0].chunks == (
         "*Carl* · IT\n\n"
         "*What are you working on today?*\nDNS &amp; VPN\n\n"
-        "*Anything blocking you?*\n<@U_MKT2>",
+        "*Anything blocking you?*\n<@UMKT2>",
     )
     assert summary.sections[1].chunks == (
         "*Bea &lt;admin&gt;* · Marketing · _late_\n\n"
