@@ -36,6 +36,7 @@ from rituals.commands import (
     SyncTeams,
     parse_admin,
 )
+from rituals.slack_text import echo
 from storage import audit, outbox
 from storage.db import transaction
 from storage.org import (
@@ -130,7 +131,7 @@ class AdminCommands:
                 results = sync_teams(self.services, req.client, workspace_id, parsed.name)
                 if not results:
                     return notice(
-                        f"No team called `{parsed.name}`."
+                        f"No team called `{echo(parsed.name)}`."
                         if parsed.name
                         else "There are no teams yet.",
                         hint="`/tandem admin team add Marketing @marketing` defines one.",
@@ -173,10 +174,13 @@ class AdminCommands:
                 return notice(f"Removed partnership *{found.name}* and its rituals.")
         except NotFound as exc:
             return notice(
-                f"I can't find `{exc}`.", hint="`/tandem admin team list` shows what exists."
+                f"I can't find `{echo(str(exc))}`.",
+                hint="`/tandem admin team list` shows what exists.",
             )
         except NameTaken as exc:
-            return notice(f"`{exc}` already exists; pick another name or remove the old one first.")
+            return notice(
+                f"`{echo(str(exc))}` already exists; pick another name or remove the old one first."
+            )
         except InUse as exc:
             return notice(f"That team is still part of: {exc}. Remove the partnership first.")
         raise AssertionError(f"unhandled admin command {parsed!r}")

@@ -18,6 +18,7 @@ from bot.services import Services
 from bot.views.common import notice
 from bot.views.help import help_message
 from rituals.commands import split_subcommand, suggest
+from rituals.slack_text import echo
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ class CommandRouter:
                 self._help = help_message(self.names, show_admin=True)
             return self._help
         hint = suggest(name, tuple(sorted(self.names)))
-        preface = f"I don't know `/tandem {name}`." + (
+        preface = f"I don't know `/tandem {echo(name)}`." + (
             f" Did you mean `/tandem {hint}`?" if hint else ""
         )
         return help_message(self.names, show_admin=True, preface=preface)

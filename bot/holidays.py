@@ -9,6 +9,7 @@ from bot.commands import CommandRequest, Reply
 from bot.services import Services
 from bot.views.common import notice
 from rituals.commands import AddHoliday, ListHolidays, RemoveHoliday
+from rituals.slack_text import echo, escape
 from storage import audit, holidays
 from storage.db import transaction
 from storage.org import find_team, list_teams
@@ -30,20 +31,26 @@ def holiday_command(
         team = find_team(session, workspace_id, parsed.team)
         if team is None:
             return notice(
-                f"I can't find a team called `{parsed.team}`.",
+                f"I can't find a team called `{echo(parsed.team)}`.",
                 hint="`/tandem admin team list` shows the teams.",
             )
         when = f"{parsed.day:%a %d %b %Y}"
         if isinstance(parsed, AddHoliday):
             if not holidays.add(session, team.id, parsed.day):
-                return notice(f"*{team.name}* already has {when} off.")
+                return notice(f"*{escape(team.name)}* already has {when} off.")
             before, after = None, {"team": team.name, "day": parsed.day.isoformat()}
-            action, reply = "holiday.add", f"*{team.name}* has {when} off: no prompts that day."
+            action, reply = (
+                "holiday.add",
+                f"*{escape(team.name)}* has {when} off: no prompts that day.",
+            )
         else:
             if not holidays.remove(session, team.id, parsed.day):
-                return notice(f"*{team.name}* has no holiday on {when}.")
+                return notice(f"*{escape(team.name)}* has no holiday on {when}.")
             before, after = {"team": team.name, "day": parsed.day.isoformat()}, None
-            action, reply = "holiday.remove", f"Removed {when} from *{team.name}*'s holidays."
+            action, reply = (
+                "holiday.remove",
+                f"Removed {when} from *{escape(team.name)}*'s holidays.",
+            )
         audit.record(
             session,
             workspace_id=workspace_id,
@@ -63,7 +70,7 @@ def _listing(services: Services, workspace_id: int, team_name: str | None, today
         if team_name is not None:
             team = find_team(session, workspace_id, team_name)
             if team is None:
-                return notice(f"I can't find a team called `{team_name}`.")
+                return notice(f"I can't find a team called `{echo(team_name)}`.")
             teams = {team.id: team.name}
         found = holidays.listed(session, list(teams), since=today)
     if not found:

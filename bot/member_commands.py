@@ -18,6 +18,7 @@ from bot.services import Services
 from bot.standup import withdraw_prompts, zone_of
 from bot.views.common import notice
 from rituals.interactions import RitualKind
+from rituals.slack_text import echo
 from storage import member_settings, org
 from storage.db import transaction
 
@@ -46,9 +47,7 @@ def _parse_until(text: str) -> date | str:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        return (
-            f"`{raw}` is not a date; write it as YYYY-MM-DD, e.g. `/tandem away until 2026-08-14`."
-        )
+        return f"`{echo(raw)}` is not a date; write it as YYYY-MM-DD, e.g. `/tandem away until 2026-08-14`."
 
 
 class MemberCommands:
@@ -109,7 +108,7 @@ class MemberCommands:
         if kind is None:
             return notice(
                 f"Which ritual? `/tandem {verb} standup`, `shadowing` or `kudos`."
-                + (f" (`{name}` is not one of them.)" if name else "")
+                + (f" (`{echo(name)}` is not one of them.)" if name else "")
             )
         now = utcnow()
         with transaction(self.services.sessions) as session:

@@ -26,6 +26,7 @@ from bot.sync import SyncResult, sync_teams
 from bot.tick import run_now
 from rituals.interactions import RitualKind
 from rituals.schedule import MEMBER_LOCAL, PRESETS, describe, next_fire_times
+from rituals.slack_text import echo
 from rituals.standup import StandupSettings
 from storage import audit, home
 from storage import rituals as ritual_store
@@ -310,7 +311,7 @@ class RitualChanges:
             partnership_id = home.find_partnership_id(session, workspace_id, partnership)
             if partnership_id is None:
                 raise RitualChangeError(
-                    f"No partnership `{partnership}` here; `/tandem admin partnership list` names them."
+                    f"No partnership `{echo(partnership)}` here; `/tandem admin partnership list` names them."
                 )
             existing = [
                 r

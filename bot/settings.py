@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     web_workers: int = Field(default=2, ge=1, le=64, alias="TANDEM_WEB_WORKERS")
     web_threads: int = Field(default=16, ge=1, le=256, alias="TANDEM_WEB_THREADS")
     work_threads: int = Field(default=16, ge=1, le=256, alias="TANDEM_WORK_THREADS")
+    # How long a web thread waits for a request body that has stopped arriving.
+    read_timeout: float = Field(default=10.0, gt=0, le=120, alias="TANDEM_READ_TIMEOUT")
     admin_user_ids: Annotated[frozenset[str], NoDecode] = Field(
         default=frozenset(), alias="TANDEM_ADMIN_USER_IDS"
     )

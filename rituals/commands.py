@@ -14,7 +14,15 @@ from datetime import date
 
 from rituals.interactions import InterdependenceType, RitualKind
 from rituals.schedule import MEMBER_LOCAL, PRESETS, validate_cron, validate_timezone
-from rituals.slack_text import ChannelMention, Text, UsergroupMention, UserMention, tokenize
+from rituals.slack_text import (
+    ChannelMention,
+    Text,
+    UsergroupMention,
+    UserMention,
+    echo,
+    record_id,
+    tokenize,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +262,7 @@ def _words(text: str) -> list[str] | CommandError:
 def _valid_team_name(name: str) -> CommandError | None:
     if not _TEAM_NAME.match(name):
         return CommandError(
-            f"`{name}` is not a usable team name: use letters, digits, spaces, . & ' - "
+            f"`{echo(name)}` is not a usable team name: use letters, digits, spaces, . & ' - "
             "(at most 80 characters)."
         )
     return None
@@ -292,7 +300,7 @@ def parse_admin(text: str) -> AdminCommand | CommandError:
         return _parse_audit(rest)
     hint = suggest(area, _ADMIN_AREAS)
     return CommandError(
-        f"I don't know `admin {area}`." + (f" Did you mean `admin {hint}`?" if hint else "")
+        f"I don't know `admin {echo(area)}`." + (f" Did you mean `admin {hint}`?" if hint else "")
     )
 
 
@@ -359,7 +367,9 @@ def _parse_partnership(rest: str) -> AdminCommand | CommandError:
         if eq and key.lower() in ("channel", "leaders", "type", "name"):
             options[key.lower()] = value
         elif eq:
-            return CommandError(f"Unknown option `{key}=`; use channel=, leaders=, type= or name=.")
+            return CommandError(
+                f"Unknown option `{echo(key)}=`; use channel=, leaders=, type= or name=."
+            )
         else:
             teams.append(word)
     if len(teams) < 2:
@@ -410,7 +420,7 @@ def _parse_holiday(rest: str) -> AdminCommand | CommandError:
     try:
         day = date.fromisoformat(words[-1])
     except ValueError:
-        return CommandError(f"`{words[-1]}` is not a date; write it as YYYY-MM-DD. {usage}")
+        return CommandError(f"`{echo(words[-1])}` is not a date; write it as YYYY-MM-DD. {usage}")
     team = " ".join(words[:-1])
     return AddHoliday(team, day) if action == "add" else RemoveHoliday(team, day)
 
@@ -445,12 +455,18 @@ def _parse_ritual(rest: str) -> AdminCommand | CommandError:
         return words
     if words and words[0].lower() == "add":
         return _parse_add_ritual(words[1:])
-    if not words or not words[0].lstrip("#").isdigit():
+    if not words:
         return CommandError(
             "Which ritual? Give its id: `/tandem admin ritual 12 pause` "
             "(`/tandem admin rituals` lists them), or `/tandem admin ritual add …`."
         )
-    ritual_id = int(words[0].lstrip("#"))
+    ritual_id = record_id(words[0].removeprefix("#"))
+    if ritual_id is None:
+        return CommandError(
+            f"Which ritual? `{echo(words[0], 20)}` is not a ritual id. Give its number: "
+            "`/tandem admin ritual 12 pause` (`/tandem admin rituals` lists them), "
+            "or `/tandem admin ritual add …`."
+        )
     verb = words[1].lower() if len(words) > 1 else ""
     if verb == "schedule":
         return _parse_schedule(ritual_id, words[2:])
@@ -476,7 +492,7 @@ def _split_options(words: list[str]) -> tuple[list[str], dict[str, str]] | Comma
         if eq and key.lower() in ("tz", "timezone"):
             options["tz"] = value
         elif eq:
-            return CommandError(f"Unknown option `{key}=`; only `tz=` is understood here.")
+            return CommandError(f"Unknown option `{echo(key)}=`; only `tz=` is understood here.")
         else:
             plain.append(word)
     return plain, options
@@ -531,7 +547,7 @@ def _parse_add_ritual(words: list[str]) -> AdminCommand | CommandError:
         return CommandError(usage)
     preset = rest[0].lower() if rest else None
     if preset is not None and preset not in PRESETS:
-        return CommandError(f"`{rest[0]}` is not a preset; use one of {', '.join(PRESETS)}.")
+        return CommandError(f"`{echo(rest[0])}` is not a preset; use one of {', '.join(PRESETS)}.")
     zone = _zone_option(options)
     if isinstance(zone, CommandError):
         return zone
@@ -542,6 +558,7 @@ def _parse_audit(rest: str) -> AdminCommand | CommandError:
     text = rest.strip()
     if not text:
         return ShowAudit()
-    if not text.isdigit() or not 1 <= int(text) <= MAX_AUDIT_ENTRIES:
+    count = record_id(text)
+    if count is None or count > MAX_AUDIT_ENTRIES:
         return CommandError(f"Usage: `/tandem admin audit [1-{MAX_AUDIT_ENTRIES}]`")
-    return ShowAudit(int(text))
+    return ShowAudit(count)

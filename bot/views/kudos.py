@@ -30,6 +30,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from rituals.kudos import MAX_REASON_LENGTH
+from rituals.slack_text import permalink, record_id
 from storage.kudos import Leaderboard, MonthStats
 
 MODAL_CALLBACK_ID = "kudos_give"
@@ -91,8 +92,8 @@ def kudos_post(post: PostContent, seconds: int = 0) -> dict[str, Any]:
         details.append(f":handshake: Cross-team kudos · {post.cross_team}")
     if post.values:
         details.append(" ".join(f"`#{v}`" for v in post.values))
-    if post.link:
-        details.append(f"<{post.link}|The message these kudos are for>")
+    if link := permalink(post.link):
+        details.append(f"<{link}|The message these kudos are for>")
     if details:
         blocks.append(
             ContextBlock(
@@ -140,9 +141,14 @@ class ModalContext:
     def load(cls, raw: str) -> ModalContext | None:
         try:
             found = json.loads(raw)
-            return cls(int(found["p"]), str(found.get("c") or ""), found.get("l") or None)
-        except (ValueError, TypeError, KeyError):
+            partnership_id = record_id(found["p"])
+            channel_id = found.get("c") or ""
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return None
+        if partnership_id is None or not isinstance(channel_id, str):
+            return None
+        # The link came back from the member's client: only a Slack permalink is kept.
+        return cls(partnership_id, channel_id, permalink(found.get("l")))
 
 
 def _option(text: str, value: str) -> Option:
@@ -163,10 +169,8 @@ def kudos_modal(
             elements=[MarkdownTextObject(text=f"Your kudos will be posted in <#{channel_id}>.")]
         )
     ]
-    if context.link:
-        blocks.append(
-            SectionBlock(text=MarkdownTextObject(text=f"For <{context.link}|this message>."))
-        )
+    if link := permalink(context.link):
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"For <{link}|this message>.")))
     blocks.append(
         InputBlock(
             block_id=RECIPIENTS_BLOCK,
