@@ -53,6 +53,7 @@ from bot.views import shadowing as views
 from rituals.balance import month_bounds, team_pairs
 from rituals.interactions import InteractionKind, RitualKind
 from rituals.schedule import next_fire_times
+from rituals.slack_text import strip_controls
 from rituals.working_hours import suggest_slots, workday_utc
 from storage import shadowing as store
 from storage.db import transaction
@@ -817,6 +818,7 @@ class ShadowingService:
                 return f"This pairing belongs to {_plain_people(record)}."
             if record.status != store.PairingStatus.MET.value:
                 return "Press “We met” in your group DM first."
+            learned, handoff = strip_controls(learned), strip_controls(handoff)
             if not store.save_reflection(session, pairing_id, learned, handoff, now):
                 return "A reflection for this session is already saved. Thank you!"
         return None

@@ -657,7 +657,7 @@ class StandupSummary:
     def headline(self) -> str:
         """Plain text for notifications and the message's `text` fallback."""
         counts = ", ".join(
-            f"{count.team_name} {count.answered}/{count.prompted}" for count in self.counts
+            f"{escape(count.team_name)} {count.answered}/{count.prompted}" for count in self.counts
         )
         line = f"Joint standup, {self.day:%a} {self.day.day} {self.day:%b}: {counts} answered"
         if self.blockers:

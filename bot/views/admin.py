@@ -9,7 +9,7 @@ from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObjec
 
 from bot.sync import SyncResult
 from rituals.commands import ADMIN_USAGE
-from rituals.slack_text import escape
+from rituals.slack_text import channel_mention, escape, user_mention
 from storage.org import PartnershipSummary, TeamSummary
 from storage.outbox import OutboxRow
 
@@ -54,7 +54,7 @@ def team_list(teams: Sequence[TeamSummary]) -> dict[str, Any]:
             else "never synced"
         )
         lines.append(
-            f"*{t.name}* · {_source(t.source_kind, t.source_id)} · {t.member_count} members · {synced}"
+            f"*{escape(t.name)}* · {_source(t.source_kind, t.source_id)} · {t.member_count} members · {synced}"
         )
     return _message(
         f"{len(teams)} teams", [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]
@@ -78,8 +78,8 @@ def partnership_list(partnerships: Sequence[PartnershipSummary]) -> dict[str, An
             ],
         )
     lines = [
-        f"*{p.name}* · {' + '.join(p.team_names)} · <#{p.channel_id}> · {p.interdependence_type} · "
-        f"leaders {', '.join(f'<@{u}>' for u in p.leader_ids)}"
+        f"*{escape(p.name)}* · {escape(' + '.join(p.team_names))} · {channel_mention(p.channel_id)}"
+        f" · {p.interdependence_type} · leaders {', '.join(user_mention(u) for u in p.leader_ids)}"
         for p in partnerships
     ]
     return _message(
@@ -90,7 +90,7 @@ def partnership_list(partnerships: Sequence[PartnershipSummary]) -> dict[str, An
 
 def sync_report(results: Sequence[SyncResult]) -> dict[str, Any]:
     lines = [
-        f"*{r.team}*: {r.members} members (+{r.added} / -{r.removed}"
+        f"*{escape(r.team)}*: {r.members} members (+{r.added} / -{r.removed}"
         + (f", {r.excluded} bots, guests or deactivated left out" if r.excluded else "")
         + ")"
         for r in results

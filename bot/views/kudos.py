@@ -30,7 +30,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from rituals.kudos import MAX_REASON_LENGTH
-from rituals.slack_text import permalink, record_id
+from rituals.slack_text import escape, permalink, record_id
 from storage.kudos import Leaderboard, MonthStats
 
 MODAL_CALLBACK_ID = "kudos_give"
@@ -89,7 +89,7 @@ def kudos_post(post: PostContent, seconds: int = 0) -> dict[str, Any]:
     ]
     details = []
     if post.cross_team:
-        details.append(f":handshake: Cross-team kudos · {post.cross_team}")
+        details.append(f":handshake: Cross-team kudos · {escape(post.cross_team)}")
     if post.values:
         details.append(" ".join(f"`#{v}`" for v in post.values))
     if link := permalink(post.link):
@@ -302,7 +302,7 @@ def kudos_prompt(
 @lru_cache(maxsize=256)
 def _prompt_shape(partnership_id: int, other_team: str, labels: tuple[str, ...]) -> dict[str, Any]:
     """The prompt with placeholder options, rendered once per team and shape, never mutated."""
-    question = f"Who on {other_team} helped you this week?"
+    question = f"Who on {escape(other_team)} helped you this week?"
     placeholder = [_option("-", "-")]
     select = StaticSelectElement(
         action_id=PROMPT_PICK_ACTION_ID,

@@ -285,7 +285,7 @@ def answer_message(
             )
         )
     late = " (late)" if section.late else ""
-    return _message(f"Standup from {section.member_name}{late}", blocks)
+    return _message(f"Standup from {escape(section.member_name)}{late}", blocks)
 
 
 # --- help between two people ------------------------------------------------------
