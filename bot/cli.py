@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 from bot.digest_cli import cmd_demo, cmd_digest, demo_arguments, digest_arguments
 from bot.settings import Settings, SettingsError, load_settings
+from rituals.slack_text import record_id
 
 EXIT_CONFIG = 2
 EXIT_FAILED = 1
@@ -148,7 +149,7 @@ def cmd_outbox(settings: Settings, args: argparse.Namespace) -> int:
     try:
         if args.outbox_action == "retry":
             raw = str(args.row_id)
-            if not raw.isdigit():
+            if record_id(raw) is None:
                 print(
                     f"tandem: {raw!r} is not an outbox row id; `tandem outbox` lists them",
                     file=sys.stderr,

@@ -48,7 +48,7 @@ from bot.views.standup import (
 )
 from rituals.interactions import InteractionKind, RitualKind
 from rituals.schedule import MEMBER_LOCAL, validate_timezone
-from rituals.slack_text import user_ids
+from rituals.slack_text import record_id, user_ids
 from rituals.standup import (
     ASK,
     BLOCKERS,
@@ -985,7 +985,7 @@ def offer_help(
     services: Services, slack_team_id: str, user_id: str, value: str, now: datetime
 ) -> str:
     """ "I can help": log the offer and open a group DM with the requester. Returns the reply."""
-    ask_id = int(value) if value.isdigit() else None
+    ask_id = record_id(value)
     workspace_id = services.workspace_id(slack_team_id)
     with transaction(services.sessions) as session:
         found = store.ask_context(session, ask_id) if ask_id is not None else None
@@ -1071,11 +1071,12 @@ def resolve_help(
 ) -> Resolution:
     """The requester confirms the help landed: log help given (helper -> requester)."""
     ask_part, _, helper_part = value.partition(":")
-    if not (ask_part.isdigit() and helper_part.isdigit()):
+    ask_id, helper_id = record_id(ask_part), record_id(helper_part)
+    if ask_id is None or helper_id is None:
         return Resolution("This button is out of date.", None)
     workspace_id = services.workspace_id(slack_team_id)
     with transaction(services.sessions) as session:
-        found = store.ask_context(session, int(ask_part))
+        found = store.ask_context(session, ask_id)
         if found is None:
             return Resolution("This ask was withdrawn by its author.", None)
         ask = found.ask
@@ -1083,7 +1084,6 @@ def resolve_help(
             return Resolution(
                 f"Only <@{found.requester_slack_id}>, who asked, can mark this resolved.", None
             )
-        helper_id = int(helper_part)
         circle = load_circle(session, ask.partnership_id)
         helper = circle.roster.get(helper_id) if circle is not None else None
         store.resolve_ask(session, ask.id, now)

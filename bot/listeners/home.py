@@ -63,6 +63,7 @@ from bot.views.ritual_edit import (
 )
 from rituals.interactions import RitualKind
 from rituals.schedule import MEMBER_LOCAL, validate_timezone
+from rituals.slack_text import record_id
 from storage import home as home_store
 from storage import rituals as ritual_store
 from storage.rituals import RitualSnapshot
@@ -106,7 +107,7 @@ def _action(body: dict[str, Any]) -> dict[str, Any]:
 
 def _ritual_id(body: dict[str, Any]) -> int | None:
     value = str(_action(body).get("value") or "")
-    return int(value) if value.isdigit() else None
+    return record_id(value)
 
 
 def _notice(reply: Reply) -> str | None:

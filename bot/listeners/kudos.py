@@ -28,6 +28,7 @@ from bot.views.kudos import (
     ModalContext,
     notice_modal,
 )
+from rituals.slack_text import record_id
 
 MESSAGE_SHORTCUT_ID = "give_kudos_for_message"
 
@@ -163,8 +164,10 @@ def second(
     """A +1 on a public post; only the presser sees the answer."""
     user_id = str(body["user"]["id"])
     try:
-        kudos_id = int(body["actions"][0]["value"])
-    except (KeyError, IndexError, TypeError, ValueError):
+        kudos_id = record_id(body["actions"][0]["value"])
+    except (KeyError, IndexError, TypeError):
+        return
+    if kudos_id is None:
         return
     answer = service.second(
         client, services.workspace_id(_team_id(body)), user_id, kudos_id, utcnow()
@@ -187,9 +190,8 @@ def pick_from_prompt(
     picked = str((action.get("selected_option") or {}).get("value") or "")
     block_id = str(action.get("block_id") or "")
     partnership_id = (
-        int(block_id.removeprefix(PROMPT_BLOCK_PREFIX))
+        record_id(block_id.removeprefix(PROMPT_BLOCK_PREFIX))
         if block_id.startswith(PROMPT_BLOCK_PREFIX)
-        and block_id.removeprefix(PROMPT_BLOCK_PREFIX).isdigit()
         else None
     )
     channel_id = str(

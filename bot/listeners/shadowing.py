@@ -26,6 +26,7 @@ from bot.views.shadowing import (
     reflection_modal,
     saved_modal,
 )
+from rituals.slack_text import record_id
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,8 @@ def _team_id(body: dict[str, Any]) -> str:
 
 def _pairing_id(body: dict[str, Any]) -> int | None:
     try:
-        return int(body["actions"][0]["value"])
-    except (KeyError, IndexError, TypeError, ValueError):
+        return record_id(body["actions"][0]["value"])
+    except (KeyError, IndexError, TypeError):
         return None
 
 
@@ -102,9 +103,8 @@ def submit_reflection(
     if missing:
         ack(response_action="errors", errors=missing)
         return
-    try:
-        pairing_id = int(str(view.get("private_metadata") or ""))
-    except ValueError:
+    pairing_id = record_id(view.get("private_metadata"))
+    if pairing_id is None:
         ack(
             response_action="errors",
             errors={LEARNED_BLOCK: "This form expired; press We met again."},

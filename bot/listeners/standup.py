@@ -37,6 +37,7 @@ from bot.views.standup import (
     VIEW_ANSWER,
     result_view,
 )
+from rituals.slack_text import record_id
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +72,10 @@ def register(app: App, services: Services) -> None:
         user_id, team_id = _ids(body)
         value = _value(body)
         try:
-            if not value.isdigit():
+            day_id = record_id(value)
+            if day_id is None:
                 raise Refusal("This button is out of date; use `/tandem standup` instead.")
-            view = answer_view(services, team_id, user_id, int(value), utcnow())
+            view = answer_view(services, team_id, user_id, day_id, utcnow())
         except Refusal as refusal:
             _tell(respond, str(refusal))
             return

@@ -47,7 +47,7 @@ from bot.views.home import KIND_TITLES
 from bot.views.shadowing import slack_time
 from rituals.interactions import RitualKind
 from rituals.schedule import MEMBER_LOCAL, PRESETS, describe
-from rituals.slack_text import escape
+from rituals.slack_text import escape, record_id
 
 EDIT_CALLBACK = "ritual_edit_form"
 ADD_CALLBACK = "ritual_add_form"
@@ -91,8 +91,11 @@ class EditContext:
     def load(cls, text: str) -> EditContext | None:
         try:
             data = json.loads(text)
-            return cls(int(data["ritual"]), int(data["version"]), str(data["kind"]))
-        except (ValueError, KeyError, TypeError):
+            ritual_id, version = record_id(data["ritual"]), data["version"]
+            if ritual_id is None or not isinstance(version, int) or not 0 <= version <= 2**31:
+                return None
+            return cls(ritual_id, version, str(data["kind"]))
+        except (ValueError, KeyError, TypeError, RecursionError):
             return None
 
 

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.views.kudos import MODAL_CALLBACK_ID
-from bot.views.standup import VIEW_ANSWER
+from bot.views.standup import ACTION_ANSWER, ACTION_OFFER_HELP, ACTION_RESOLVE_ASK, VIEW_ANSWER
 from storage.db import transaction
 from storage.models import Kudos, Partnership, Team
 from tests.bot.test_standup_service import LONDON_PROMPT
@@ -308,4 +308,27 @@ def test_an_unknown_but_well_formed_ritual_id_is_a_polite_answer(
     bot.slack.command("admin ritual 2147483647 pause", user_id=ADMIN)
     [reply] = bot.fake.wait_for("response_url", count=1)
     assert reply.params["response_type"] == "ephemeral"
+    assert_no_traceback(caplog)
+
+
+@pytest.mark.parametrize(
+    ("action", "value", "words"),
+    [
+        (ACTION_ANSWER, "²", "out of date"),
+        (ACTION_ANSWER, "99999999999999999999", "out of date"),
+        (ACTION_OFFER_HELP, "²", "nothing to help with"),
+        (ACTION_OFFER_HELP, "99999999999999999999", "nothing to help with"),
+        (ACTION_RESOLVE_ASK, "²:²", "out of date"),
+        (ACTION_RESOLVE_ASK, "99999999999999999999:1", "out of date"),
+    ],
+)
+def test_button_values_out_of_shape_get_a_polite_answer(
+    bot: RunningBot, action: str, value: str, words: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    payload = block_actions_payload(
+        action, value, user_id=ADMIN, response_url=bot.fake.response_url()
+    )
+    assert bot.slack.interaction(payload).status == 200
+    [reply] = bot.fake.wait_for("response_url", count=1)
+    assert words in reply.params["text"]
     assert_no_traceback(caplog)
