@@ -158,6 +158,8 @@ def _interaction_shape(payload: dict[str, Any]) -> str | None:
             for key in ("block_id", "type", "value", "action_ts"):
                 if not _is(action.get(key), str):
                     return f"bad_action_{key}"
+            if _input_value_shape(action) is not None:
+                return "bad_action_value"
     view = payload.get("view")
     if payload["type"] in ("view_submission", "view_closed") and not isinstance(view, dict):
         return "bad_view"
@@ -167,10 +169,63 @@ def _interaction_shape(payload: dict[str, Any]) -> str | None:
         for key in ("id", "callback_id", "private_metadata", "hash", "team_id"):
             if not _is(view.get(key), str):
                 return f"bad_view_{key}"
+        blocks = view.get("blocks")
+        if not _is(blocks, list) or not all(isinstance(b, dict) for b in blocks or []):
+            return "bad_view_blocks"
         state = view.get("state")
         if not _is(state, dict) or not _is((state or {}).get("values"), dict):
             return "bad_view_state"
+        for block in ((state or {}).get("values") or {}).values():
+            if not isinstance(block, dict):
+                return "bad_view_state"
+            for value in block.values():
+                if not isinstance(value, dict) or _input_value_shape(value) is not None:
+                    return "bad_view_state"
     return None
+
+
+# What an input's state (or an action) holds, by field, as Slack sends it.
+_STRING_FIELDS = (
+    "type",
+    "value",
+    "selected_date",
+    "selected_time",
+    "selected_date_time",
+    "selected_user",
+    "selected_channel",
+    "selected_conversation",
+    "timezone",
+)
+_STRING_LISTS = ("selected_users", "selected_channels", "selected_conversations")
+_OPTION_LISTS = ("selected_options",)
+
+
+def _input_value_shape(value: dict[str, Any]) -> str | None:
+    """Why an input's state or an action has fields of the wrong type, or None."""
+    for key in _STRING_FIELDS:
+        if key == "selected_date_time":
+            if not _is(value.get(key), int):
+                return key
+        elif not _is(value.get(key), str):
+            return key
+    for key in _STRING_LISTS:
+        found = value.get(key)
+        if not _is(found, list) or not all(isinstance(item, str) for item in found or []):
+            return key
+    for key in _OPTION_LISTS:
+        found = value.get(key)
+        if not _is(found, list) or not all(_is_option(item) for item in found or []):
+            return key
+    option = value.get("selected_option")
+    if option is not None and not _is_option(option):
+        return "selected_option"
+    if not _is(value.get("rich_text_value"), dict):
+        return "rich_text_value"
+    return None
+
+
+def _is_option(option: Any) -> bool:
+    return isinstance(option, dict) and isinstance(option.get("value"), str)
 
 
 class TandemWSGI:

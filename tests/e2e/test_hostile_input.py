@@ -230,6 +230,14 @@ def _bad_payloads() -> list[tuple[str, dict[str, Any]]]:
     view_string = {**view, "view": "modal"}
     metadata_dict = {**view, "view": {**view["view"], "private_metadata": {"p": 1}}}
     state_list = {**view, "view": {**view["view"], "state": []}}
+
+    def with_state(values: Any) -> dict[str, Any]:
+        return {**view, "view": {**view["view"], "state": {"values": values}}}
+
+    reason = {"type": "plain_text_input", "value": 5}
+    users = {"type": "multi_users_select", "selected_users": "UIVY"}
+    option = {"type": "static_select", "selected_option": "ownership"}
+    rich = {"type": "rich_text_input", "rich_text_value": ["x"]}
     return [
         ("actions as a string", actions_as_string),
         ("missing action_id", no_action_id),
@@ -242,6 +250,16 @@ def _bad_payloads() -> list[tuple[str, dict[str, Any]]]:
         ("private_metadata as an object", metadata_dict),
         ("state as a list", state_list),
         ("type as a number", {**base, "type": 3}),
+        ("a state block as a list", with_state({"kudos_reason": ["x"]})),
+        ("a number as an input's value", with_state({"b": {"a": reason}})),
+        ("selected_users as a string", with_state({"b": {"a": users}})),
+        ("selected_option as a string", with_state({"b": {"a": option}})),
+        ("rich_text_value as a list", with_state({"b": {"a": rich}})),
+        ("view blocks as a string", {**view, "view": {**view["view"], "blocks": "x"}}),
+        (
+            "selected_options of strings",
+            {**base, "actions": [{**base["actions"][0], "selected_options": ["a"]}]},
+        ),
     ]
 
 
