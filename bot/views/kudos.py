@@ -30,7 +30,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from rituals.kudos import MAX_REASON_LENGTH
-from rituals.slack_text import escape, permalink, record_id
+from rituals.slack_text import escape, permalink, record_id, user_mention
 from storage.kudos import Leaderboard, MonthStats
 
 MODAL_CALLBACK_ID = "kudos_give"
@@ -56,7 +56,7 @@ def _message(text: str, blocks: Sequence[Block]) -> dict[str, Any]:
 
 
 def _people(user_ids: Sequence[str]) -> str:
-    names = [f"<@{u}>" for u in user_ids]
+    names = [user_mention(u) for u in user_ids]
     if len(names) <= 2:
         return " and ".join(names)
     return ", ".join(names[:-1]) + f" and {names[-1]}"
@@ -382,5 +382,6 @@ def kudos_leaderboard(board: Leaderboard, month: str) -> dict[str, Any]:
             elements=[MarkdownTextObject(text=f"{across} Thank someone with `/tandem kudos`.")]
         ),
     ]
-    names = ", ".join(leader.display_name or leader.slack_user_id for leader in board.top)
+    # Display names are whatever each member typed in their Slack profile.
+    names = escape(", ".join(leader.display_name or leader.slack_user_id for leader in board.top))
     return _message(f"{text}: {names}", blocks)
