@@ -77,6 +77,7 @@ _LINK_URL = re.compile(r"(?:https?://|mailto:)[^\s<>|]+", re.IGNORECASE)
 # C0 and C1 control characters and DEL, except tab and line feed.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _ELLIPSIS = "…"
+_SKIN_TONES = frozenset("23456")
 # A record id of ours (a ritual's, a partnership's): ASCII digits within a 32-bit integer.
 _RECORD_ID = re.compile(r"[0-9]{1,10}")
 MAX_RECORD_ID = 2**31 - 1
@@ -137,10 +138,9 @@ def emoji(name: object, skin_tone: object = None) -> str:
     """`:name:` (with a skin tone 2-6), or the name as plain text when it is not an emoji name."""
     if not is_emoji_name(name):
         return escape(f":{name}:")
-    tone = (
-        f":skin-tone-{skin_tone}:" if skin_tone in (2, 3, 4, 5, 6, "2", "3", "4", "5", "6") else ""
-    )
-    return f":{name}:{tone}"
+    shaded = isinstance(skin_tone, int | str) and not isinstance(skin_tone, bool)
+    tone = str(skin_tone) if shaded else ""
+    return f":{name}:" + (f":skin-tone-{tone}:" if tone in _SKIN_TONES else "")
 
 
 def link(url: object, label: str | None = None) -> str:

@@ -90,6 +90,7 @@ def test_emoji_names_and_skin_tones() -> None:
     assert emoji("thumbsup", 3) == ":thumbsup::skin-tone-3:"
     assert emoji("+1") == ":+1:"
     assert emoji("tada", "9") == ":tada:"
+    assert emoji("tada", 2.0) == emoji("tada", True) == emoji("tada", "2>") == ":tada:"
     assert emoji("Tada") == escape(":Tada:")
 
 
