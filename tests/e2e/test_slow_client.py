@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -75,12 +74,9 @@ def test_stalled_bodies_time_out_and_the_health_check_still_answers(
     port = int(narrow_server.base_url.rsplit(":", 1)[1])
     stalled = [_stall(port) for _ in range(6)]  # three times the web threads
     try:
-        started = time.monotonic()
+        # Without a read timeout both threads would wait for ever and this would time out.
         health = narrow_server.raw(b"", {}, path="/healthz", method="GET")
-        waited = time.monotonic() - started
         assert health.status == 200
-        # Each stalled request holds a thread for at most the read timeout.
-        assert waited < 6 * READ_TIMEOUT + 5
         assert narrow_server.command("help").status == 200
         for sock in stalled:
             answer = sock.recv(200)
