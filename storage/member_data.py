@@ -444,8 +444,9 @@ def forget_member(
     answers = rowcount(
         session.execute(
             update(StandupAnswer)
-            .where(StandupAnswer.member_id == member_id)
-            .values(answers={})
+            .where(StandupAnswer.member_id == member_id, StandupAnswer.answered_at.is_not(None))
+            # The row stays (asks hang from it); a day's summary no longer counts it.
+            .values(answers={}, answered_at=None)
             .execution_options(synchronize_session=False)
         )
     )

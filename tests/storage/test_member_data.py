@@ -186,10 +186,12 @@ def test_forgetting_erases_the_member_and_leaves_every_figure_as_it_was(
             True,
         )
         assert s.scalar(select(func.count()).where(Member.slack_user_id == WHO)) == 0
-        assert (
-            s.scalar(select(StandupAnswer.answers).where(StandupAnswer.member_id == member_id))
-            == {}
-        )
+        answer = s.execute(
+            select(StandupAnswer.answers, StandupAnswer.answered_at).where(
+                StandupAnswer.member_id == member_id
+            )
+        ).one()
+        assert tuple(answer) == ({}, None)
         pairing = s.get(ShadowPairing, ids["pairing"])
         assert pairing is not None
         assert (pairing.reflection_learned, pairing.reflection_handoff) == (None, None)
