@@ -135,6 +135,7 @@ class MyDataCommands:
                 "%Y%m%dT%H%M%S.%f"
             )
             content = export_document(data, now, req.slack_team_id)
+            member_data.drop_finished_exports(session, req.workspace_id, req.user_id)
             enqueue(session, export_calls(req.user_id, key, content, now), now, req.workspace_id)
         return notice(ON_ITS_WAY)
 

@@ -413,6 +413,20 @@ def last_export_at(session: Session, workspace_id: int, slack_user_id: str) -> d
     )
 
 
+def drop_finished_exports(session: Session, workspace_id: int, slack_user_id: str) -> int:
+    """Delete the member's earlier export rows that are done with: they hold a copy of the data."""
+    return rowcount(
+        session.execute(
+            delete(Outbox)
+            .where(
+                _export_rows(workspace_id, slack_user_id),
+                Outbox.status != outbox.OutboxStatus.PENDING,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    )
+
+
 # --- forgetting ---------------------------------------------------------------------
 
 

@@ -90,6 +90,9 @@ def test_mydata_sends_the_member_a_json_file_in_their_dm(member: Session) -> Non
     assert "already sent you your data at 08:00 UTC" in again and "after 08:10 UTC" in again
     member.clock.now += timedelta(minutes=11)
     assert "on its way" in member.reply("mydata")
+    # Only the new export's rows are kept: the sent ones held a copy of the data.
+    exports = Outbox.idempotency_key.startswith("mydata:")
+    assert member.count(exports) == 2 and member.count(exports, Outbox.status == "sent") == 0
 
 
 def test_mydata_for_someone_tandem_does_not_know(member: Session) -> None:
