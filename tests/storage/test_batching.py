@@ -15,13 +15,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from rituals.interactions import InteractionKind, InterdependenceType, RitualKind
-from storage import audit, kudos, org, outbox, standups
+from rituals.schedule import DueOccurrence, OccurrenceStatus
+from storage import audit, kudos, org, outbox, shadowing, standups
 from storage import rituals as ritual_store
 from storage.batching import MAX_PARAMETERS, batch_size, batches
 from storage.db import transaction
 from storage.interactions import NewInteraction, log
 from storage.models import Interaction, Member, Occurrence, Outbox, TeamMembership
-from storage.occurrences import Status, mark
+from storage.occurrences import Status, claim, mark
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -258,3 +259,47 @@ def test_occurrence_marks_in_batches(session_factory: sessionmaker[Session]) -> 
         ids = list(session.scalars(select(Occurrence.id)))
         assert mark(session, ids, Status.SKIPPED, "away") == n
         assert set(session.scalars(select(Occurrence.status))) == {"skipped"}
+
+
+# --- lists of parameter sets: SQLAlchemy splits them under the dialect's limit -----------
+
+
+def test_occurrence_claims_of_any_size(session_factory: sessionmaker[Session]) -> None:
+    n = more_than_one_batch(8)
+    with transaction(session_factory) as session:
+        _, ritual, _ = _standup(session, 1)
+        due = [
+            DueOccurrence(ritual, f"member:{i}", "2026-03-02", NOW, "UTC", OccurrenceStatus.DUE)
+            for i in range(n)
+        ]
+        assert len(claim(session, due, NOW).won) == n
+        assert claim(session, due, NOW).won == []
+
+
+def test_shadowing_rounds_of_any_size(session_factory: sessionmaker[Session]) -> None:
+    pairs = more_than_one_batch(3)
+    with transaction(session_factory) as session:
+        _, partnership, members = _partnership(session, 3 * pairs)
+        ritual = ritual_store.create(
+            session,
+            partnership_id=partnership,
+            kind=RitualKind.SHADOWING,
+            cron="0 10 * * 1",
+            timezone="UTC",
+            now=NOW,
+        )
+        round_id = shadowing.create_round(session, ritual.id, 1, NOW.date(), NOW)
+        hosts, guests, left = members[:pairs], members[pairs : 2 * pairs], members[2 * pairs :]
+        ids = shadowing.add_pairings(
+            session,
+            round_id,
+            [shadowing.NewPairing(h, (g,)) for h, g in zip(hosts, guests, strict=True)],
+            None,
+        )
+        assert len(set(ids)) == pairs
+        assert (
+            shadowing.add_unpaired(session, round_id, [(m, "odd_one_out") for m in left]) == pairs
+        )
+        record = shadowing.get_pairing(session, ids[-1])
+        assert record is not None
+        assert [p.member_id for p in record.participants] == [hosts[-1], guests[-1]]
