@@ -7,10 +7,12 @@ built from a list whose length comes from Slack (a user group, a round's
 pairings, a day's prompts) goes through `batches` and stays under all of
 them, whatever the list's length.
 
-A list of parameter sets passed to `session.execute(stmt, rows)` needs no
-help: SQLAlchemy's insertmanyvalues splits it under the dialect's own limit.
-Lists bounded by configuration (a partnership's teams, a sender's claimed
-rows) are left as they are.
+A list of parameter sets passed to `session.execute(stmt, rows)` is split
+by SQLAlchemy itself (insertmanyvalues) under the dialect's limit; our bulk
+inserts still go through `batches` and pass each batch that way, so one
+compiled statement is reused (building a multi-row VALUES per batch costs
+more than running it). Lists bounded by configuration (a partnership's
+teams, a sender's claimed rows) are left as they are.
 """
 
 from __future__ import annotations
