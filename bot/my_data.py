@@ -20,6 +20,7 @@ from bot.clock import utcnow
 from bot.commands import CommandRequest, Reply
 from bot.outbox import FILES_UPLOAD_V2, file_upload
 from bot.services import Services
+from bot.shadowing import notify_departures
 from bot.views.common import notice
 from rituals.commands import CommandError, parse_forget, parse_mydata
 from storage import member_data
@@ -147,8 +148,13 @@ class MyDataCommands:
             return notice(NOTHING_KEPT)
         if not parsed.confirmed:
             return notice(FORGET_WARNING, hint=FORGET_CONFIRM_HINT)
+        now = self.clock()
         with transaction(self.services.sessions) as session:
-            done = member_data.forget_member(session, req.workspace_id, req.user_id, self.clock())
-        if done is None:
-            return notice(NOTHING_KEPT)
+            member_id = member_data.find_member_id(session, req.workspace_id, req.user_id)
+            if member_id is None:
+                return notice(NOTHING_KEPT)
+            # Shadowing partners hear the pairing is off while the member still has a name.
+            member_data.leave_all_teams(session, member_id, now)
+            notify_departures(session, now)
+            member_data.forget_member(session, req.workspace_id, req.user_id, now)
         return notice(FORGOTTEN)

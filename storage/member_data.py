@@ -439,6 +439,18 @@ class Forgotten:
     cancelled: int  # messages to the member not sent yet, withdrawn
 
 
+def leave_all_teams(session: Session, member_id: int, now: datetime) -> int:
+    """End the member's current memberships (their history stays); returns how many ended."""
+    return rowcount(
+        session.execute(
+            update(TeamMembership)
+            .where(TeamMembership.member_id == member_id, TeamMembership.left_at.is_(None))
+            .values(left_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
+
+
 def forget_member(
     session: Session, workspace_id: int, slack_user_id: str, now: datetime
 ) -> Forgotten | None:
@@ -481,14 +493,7 @@ def forget_member(
             .execution_options(synchronize_session=False)
         )
     )
-    teams_left = rowcount(
-        session.execute(
-            update(TeamMembership)
-            .where(TeamMembership.member_id == member_id, TeamMembership.left_at.is_(None))
-            .values(left_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    )
+    teams_left = leave_all_teams(session, member_id, now)
     session.execute(
         update(Member)
         .where(Member.id == member_id)

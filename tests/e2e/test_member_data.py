@@ -12,6 +12,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.outbox import OutboxSender, Pacer, sender_client
+from rituals.interactions import RitualKind
+from storage import rituals as ritual_store
+from storage import shadowing as shadow_store
+from storage.db import transaction
 from storage.models import Member, Outbox
 from tests.bot.test_standup_service import MONDAY, PEOPLE, World, seed
 from tests.e2e.conftest import RunningBot
@@ -119,6 +123,31 @@ def test_forget_me_asks_first_then_forgets(member: Session) -> None:
     assert member.count(Outbox.idempotency_key.startswith("mydata:")) == 0  # its copy went too
     assert "keeps no data about you" in member.reply("mydata")
     assert "keeps no data about you" in member.reply("forget me confirm")
+
+
+def test_a_shadowing_partner_hears_the_pairing_is_off_by_name(member: Session) -> None:
+    services, world = member.bot.services, member.world
+    with transaction(services.sessions) as session:
+        ritual = ritual_store.create(
+            session,
+            partnership_id=world.partnership,
+            kind=RitualKind.SHADOWING,
+            cron="0 10 * * 1",
+            timezone="UTC",
+            now=MONDAY,
+        )
+        round_id = shadow_store.create_round(session, ritual.id, 1, MONDAY.date(), MONDAY)
+        pairing = shadow_store.NewPairing(world.members["UI1"], (world.members["UM1"],))
+        shadow_store.add_pairings(session, round_id, [pairing], None)
+    member.reply("forget me confirm")
+    with services.sessions() as session:
+        payloads = {
+            key: payload
+            for key, payload in session.execute(select(Outbox.idempotency_key, Outbox.payload))
+        }
+    (left,) = [p for k, p in payloads.items() if "partner_left" in k]
+    assert left["channel"] == "UI1" and "<@UM1>" in left["text"]
+    assert "anon-" not in json.dumps(payloads)
 
 
 def test_help_lists_the_new_commands(member: Session) -> None:
