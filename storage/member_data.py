@@ -402,8 +402,9 @@ def export_key_prefix(workspace_id: int, slack_user_id: str) -> str:
 
 
 def _export_rows(workspace_id: int, slack_user_id: str) -> Any:
-    # Slack ids are [A-Z0-9] only, so the prefix holds no LIKE wildcard.
-    return Outbox.idempotency_key.startswith(export_key_prefix(workspace_id, slack_user_id))
+    return Outbox.idempotency_key.startswith(
+        export_key_prefix(workspace_id, slack_user_id), autoescape=True
+    )
 
 
 def last_export_at(session: Session, workspace_id: int, slack_user_id: str) -> datetime | None:
