@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -56,14 +57,18 @@ REFUSAL = (
     "Only Tandem admins can change the setup: workspace admins and owners, and the people "
     "listed in TANDEM_ADMIN_USER_IDS. Ask one of them, or see `/tandem help` for what you can do."
 )
-_ADMIN_TTL_SECONDS = 300.0
+# A workspace admin who loses (or gains) the role is treated so within this many seconds.
+ADMIN_TTL_SECONDS = 60.0
 
 
 class AdminCheck:
     """Workspace admins/owners (from users.info) plus the configured ids, cached briefly."""
 
-    def __init__(self, configured: frozenset[str]) -> None:
+    def __init__(
+        self, configured: frozenset[str], clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._configured = configured
+        self._clock = clock
         self._cache: dict[str, tuple[bool, float]] = {}
         self._lock = threading.Lock()
 
@@ -72,15 +77,16 @@ class AdminCheck:
             return True
         with self._lock:
             hit = self._cache.get(user_id)
-        if hit is not None and time.monotonic() - hit[1] < _ADMIN_TTL_SECONDS:
+        if hit is not None and self._clock() - hit[1] < ADMIN_TTL_SECONDS:
             return hit[0]
+        asked_at = self._clock()
         try:
             user = client.users_info(user=user_id)["user"]
         except SlackApiError:
             return False
         allowed = bool(user.get("is_admin") or user.get("is_owner")) and not user.get("deleted")
         with self._lock:
-            self._cache[user_id] = (allowed, time.monotonic())
+            self._cache[user_id] = (allowed, asked_at)
         return allowed
 
 

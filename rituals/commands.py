@@ -47,6 +47,12 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("optin", "/tandem optin shadowing|standup|kudos", "Join a ritual again."),
     Subcommand("away", "/tandem away until YYYY-MM-DD", "Pause every ritual for you until a date."),
     Subcommand("back", "/tandem back", "End your away time now."),
+    Subcommand("mydata", "/tandem mydata", "Get everything Tandem keeps about you, as a file."),
+    Subcommand(
+        "forget",
+        "/tandem forget me",
+        "Erase your answers, reflections and profile (asks you to confirm first).",
+    ),
     Subcommand(
         "admin",
         "/tandem admin team|partnership|ritual|status …",
@@ -112,6 +118,42 @@ def split_subcommand(text: str) -> tuple[str, str]:
 def suggest(word: str, choices: tuple[str, ...] = SUBCOMMAND_NAMES) -> str | None:
     matches = difflib.get_close_matches(word.lower(), choices, n=1, cutoff=0.6)
     return matches[0] if matches else None
+
+
+# --- a member's own data ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MyData:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetMe:
+    confirmed: bool
+
+
+MYDATA_USAGE = (
+    "`/tandem mydata` takes no words after it: it sends you everything Tandem keeps about you."
+)
+FORGET_USAGE = (
+    "To have Tandem forget you, send `/tandem forget me`; it tells you what goes and asks you "
+    "to confirm with `/tandem forget me confirm`."
+)
+
+
+def parse_mydata(text: str) -> MyData | CommandError:
+    return MyData() if not text.strip() else CommandError(MYDATA_USAGE)
+
+
+def parse_forget(text: str) -> ForgetMe | CommandError:
+    """`me` asks what would go; `me confirm` (and only that) does it."""
+    words = text.lower().split()
+    if words == ["me"]:
+        return ForgetMe(confirmed=False)
+    if words == ["me", "confirm"]:
+        return ForgetMe(confirmed=True)
+    return CommandError(FORGET_USAGE)
 
 
 # --- admin setup commands ----------------------------------------------------

@@ -9,8 +9,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from rituals.interactions import InteractionKind
+from storage.batching import batches
 from storage.models import Interaction
-from storage.upsert import insert_for, inserted
+from storage.upsert import insert_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,5 +47,8 @@ def log(session: Session, *entries: NewInteraction) -> int:
         }
         for e in entries
     ]
-    stmt = insert_for(session, Interaction).values(rows).on_conflict_do_nothing()
-    return len(inserted(session, stmt, Interaction.id))
+    # RETURNING, not rowcount, counts the rows added (see storage.upsert).
+    stmt = insert_for(session, Interaction).on_conflict_do_nothing().returning(Interaction.id)
+    return sum(
+        len(session.execute(stmt, batch).all()) for batch in batches(rows, per_item=len(rows[0]))
+    )

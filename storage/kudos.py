@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, aliased
 
 from rituals.interactions import InteractionKind
 from rituals.kudos import WorkTie
+from storage.batching import batches
 from storage.interactions import NewInteraction, log
 from storage.models import (
     Interaction,
@@ -164,16 +165,20 @@ def known_people(
     wanted = sorted(set(slack_user_ids))
     if not wanted:
         return {}
-    members = session.execute(
-        select(
-            Member.id,
-            Member.slack_user_id,
-            Member.display_name,
-            Member.tz,
-            Member.is_bot,
-            Member.is_deleted,
-        ).where(Member.workspace_id == workspace_id, Member.slack_user_id.in_(wanted))
-    ).all()
+    members = [
+        row
+        for batch in batches(wanted)
+        for row in session.execute(
+            select(
+                Member.id,
+                Member.slack_user_id,
+                Member.display_name,
+                Member.tz,
+                Member.is_bot,
+                Member.is_deleted,
+            ).where(Member.workspace_id == workspace_id, Member.slack_user_id.in_(batch))
+        )
+    ]
     teams = member_teams(session, partnership_id, [row[0] for row in members])
     return {
         slack_id: KnownPerson(
@@ -349,12 +354,13 @@ def get_kudos(session: Session, kudos_id: int, *, lock: bool = False) -> KudosRe
     sources = [interaction_source(kudos_id, member_id) for member_id, _ in people]
     teams: dict[int, tuple[int | None, int | None]] = {
         provider: (provider_team, beneficiary_team)
+        for batch in batches(sources)
         for provider, provider_team, beneficiary_team in session.execute(
             select(
                 Interaction.provider_member_id,
                 Interaction.provider_team_id,
                 Interaction.beneficiary_team_id,
-            ).where(Interaction.source.in_(sources))
+            ).where(Interaction.source.in_(batch))
         )
     }
     giver_team = next((b for _, b in teams.values() if b is not None), None)

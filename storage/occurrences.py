@@ -33,6 +33,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from rituals.schedule import DueOccurrence, OccurrenceStatus
+from storage.batching import batches
 from storage.models import Occurrence
 from storage.types import UTCDateTime
 from storage.upsert import insert_for, rowcount
@@ -184,16 +185,16 @@ def mark(
     session: Session, occurrence_ids: Iterable[int], status: Status, detail: str | None = None
 ) -> int:
     """Change the status of occurrences a builder decided not to run (e.g. member away)."""
-    ids = list(occurrence_ids)
-    if not ids:
-        return 0
-    result = session.execute(
-        update(Occurrence)
-        .where(Occurrence.id.in_(ids))
-        .values(status=status.value, detail=detail)
-        .execution_options(synchronize_session=False)
-    )
-    return rowcount(result)
+    changed = 0
+    for batch in batches(occurrence_ids):
+        result = session.execute(
+            update(Occurrence)
+            .where(Occurrence.id.in_(batch))
+            .values(status=status.value, detail=detail)
+            .execution_options(synchronize_session=False)
+        )
+        changed += rowcount(result)
+    return changed
 
 
 def recent(session: Session, ritual_id: int, limit: int = 20) -> list[OccurrenceEntry]:

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from rituals.interactions import InterdependenceType
 from rituals.roster import Seat, assign_teams
+from storage.batching import batches
 from storage.models import (
     Member,
     Partnership,
@@ -157,9 +158,13 @@ def list_teams(session: Session, workspace_id: int) -> list[TeamSummary]:
 def upsert_members(
     session: Session, workspace_id: int, profiles: Iterable[MemberProfile], now: datetime
 ) -> dict[str, int]:
-    """Create or refresh members; returns slack user id -> member id."""
-    rows: list[dict[str, Any]] = [
-        {
+    """Create or refresh members; returns slack user id -> member id.
+
+    Written in batches (storage.batching): a user group of tens of thousands
+    would otherwise bind more parameters than any driver takes.
+    """
+    by_id: dict[str, dict[str, Any]] = {
+        p.slack_user_id: {
             "workspace_id": workspace_id,
             "slack_user_id": p.slack_user_id,
             "display_name": p.display_name,
@@ -172,10 +177,10 @@ def upsert_members(
             "updated_at": now,
         }
         for p in profiles
-    ]
+    }
+    rows = list(by_id.values())
     if not rows:
         return {}
-    stmt = insert_for(session, Member).values(rows)
     refreshed = (
         "display_name",
         "tz",
@@ -185,18 +190,15 @@ def upsert_members(
         "is_workspace_admin",
         "updated_at",
     )
+    stmt = insert_for(session, Member)
     stmt = stmt.on_conflict_do_update(
         index_elements=["workspace_id", "slack_user_id"],
         set_={name: stmt.excluded[name] for name in refreshed},
-    )
-    session.execute(stmt)
-    ids = [r["slack_user_id"] for r in rows]
-    found = session.execute(
-        select(Member.slack_user_id, Member.id).where(
-            Member.workspace_id == workspace_id, Member.slack_user_id.in_(ids)
-        )
-    ).all()
-    return {slack_id: member_id for slack_id, member_id in found}
+    ).returning(Member.slack_user_id, Member.id)
+    found: dict[str, int] = {}
+    for batch in batches(rows, per_item=len(rows[0])):
+        found.update({slack_id: member_id for slack_id, member_id in session.execute(stmt, batch)})
+    return found
 
 
 def set_team_roster(
@@ -210,19 +212,23 @@ def set_team_roster(
             )
         )
     )
-    joined = member_ids - current
-    left = current - member_ids
-    if joined:
-        session.add_all(TeamMembership(team_id=team_id, member_id=m, joined_at=now) for m in joined)
-    if left:
+    joined = sorted(member_ids - current)
+    left = sorted(current - member_ids)
+    for batch in batches(joined, per_item=3):
+        session.execute(
+            insert(TeamMembership),
+            [{"team_id": team_id, "member_id": m, "joined_at": now} for m in batch],
+        )
+    for batch in batches(left):
         session.execute(
             update(TeamMembership)
             .where(
                 TeamMembership.team_id == team_id,
-                TeamMembership.member_id.in_(left),
+                TeamMembership.member_id.in_(batch),
                 TeamMembership.left_at.is_(None),
             )
             .values(left_at=now)
+            .execution_options(synchronize_session=False)
         )
     session.execute(update(Team).where(Team.id == team_id).values(last_synced_at=now))
     return len(joined), len(left)
@@ -322,14 +328,21 @@ def member_teams(
     if not member_ids:
         return {}
     positions = team_positions(session, partnership_id)
-    seats = session.execute(
-        select(TeamMembership.member_id, TeamMembership.team_id, TeamMembership.joined_at).where(
-            TeamMembership.member_id.in_(list(member_ids)),
-            TeamMembership.team_id.in_(list(positions)),
-            TeamMembership.left_at.is_(None),
+    seats: list[Seat] = []
+    for batch in batches(sorted(set(member_ids))):
+        seats.extend(
+            Seat(m, t, j)
+            for m, t, j in session.execute(
+                select(
+                    TeamMembership.member_id, TeamMembership.team_id, TeamMembership.joined_at
+                ).where(
+                    TeamMembership.member_id.in_(batch),
+                    TeamMembership.team_id.in_(list(positions)),
+                    TeamMembership.left_at.is_(None),
+                )
+            )
         )
-    )
-    return assign_teams((Seat(m, t, j) for m, t, j in seats), positions)
+    return assign_teams(seats, positions)
 
 
 def partnership_roster(

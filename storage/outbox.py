@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import JSON, case, exists, func, literal, or_, select, true, update
 from sqlalchemy.orm import Session, aliased
 
+from storage.batching import batches
 from storage.models import Outbox
 from storage.upsert import insert_for, rowcount
 
@@ -589,19 +590,20 @@ def cancel(session: Session, keys: Sequence[str], reason: str) -> int:
     A row a sender has leased may already be on its way to Slack, so it is
     left alone; rows waiting on a cancelled row stay pending. Returns rows cancelled.
     """
-    if not keys:
-        return 0
-    done = session.execute(
-        update(Outbox)
-        .where(
-            Outbox.idempotency_key.in_(list(keys)),
-            Outbox.status == OutboxStatus.PENDING,
-            Outbox.lease_until.is_(None),
+    cancelled = 0
+    for batch in batches(list(keys)):
+        done = session.execute(
+            update(Outbox)
+            .where(
+                Outbox.idempotency_key.in_(batch),
+                Outbox.status == OutboxStatus.PENDING,
+                Outbox.lease_until.is_(None),
+            )
+            .values(status=OutboxStatus.CANCELLED, last_error=reason)
+            .execution_options(synchronize_session=False)
         )
-        .values(status=OutboxStatus.CANCELLED, last_error=reason)
-        .execution_options(synchronize_session=False)
-    )
-    return rowcount(done)
+        cancelled += rowcount(done)
+    return cancelled
 
 
 def has_pending(session: Session) -> bool:

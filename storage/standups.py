@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from rituals.interactions import RitualKind
 from rituals.standup import ASK
+from storage.batching import batches
 from storage.models import (
     AuditLog,
     Interaction,
@@ -86,11 +87,11 @@ def ensure_days(
         {"ritual_id": ritual_id, "local_date": day, "cutoff_at": cutoff, "created_at": now}
         for day, cutoff in sorted(cutoffs.items())
     ]
-    session.execute(
-        insert_for(session, StandupDay)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["ritual_id", "local_date"])
+    stmt = insert_for(session, StandupDay).on_conflict_do_nothing(
+        index_elements=["ritual_id", "local_date"]
     )
+    for batch in batches(rows, per_item=len(rows[0])):
+        session.execute(stmt, batch)
     ids: dict[date, int] = {}
     for day, cutoff in sorted(cutoffs.items()):
         day_id = session.execute(
@@ -158,33 +159,35 @@ def record_prompts(session: Session, day_id: int, prompts: Sequence[Prompt]) -> 
     """
     if not prompts:
         return set()
-    session.execute(
-        insert_for(session, StandupAnswer)
-        .values(
-            [
-                {
-                    "standup_day_id": day_id,
-                    "member_id": p.member_id,
-                    "team_id": p.team_id,
-                    "answers": {},
-                    "prompted_at": p.prompted_at,
-                    "late": False,
-                    "revision": 0,
-                }
-                for p in prompts
-            ]
-        )
-        .on_conflict_do_nothing(index_elements=["standup_day_id", "member_id"])
+    rows = [
+        {
+            "standup_day_id": day_id,
+            "member_id": p.member_id,
+            "team_id": p.team_id,
+            "answers": {},
+            "prompted_at": p.prompted_at,
+            "late": False,
+            "revision": 0,
+        }
+        for p in prompts
+    ]
+    stmt = insert_for(session, StandupAnswer).on_conflict_do_nothing(
+        index_elements=["standup_day_id", "member_id"]
     )
-    return set(
-        session.scalars(
-            select(StandupAnswer.member_id).where(
-                StandupAnswer.standup_day_id == day_id,
-                StandupAnswer.member_id.in_([p.member_id for p in prompts]),
-                StandupAnswer.answered_at.is_not(None),
+    for batch in batches(rows, per_item=len(rows[0])):
+        session.execute(stmt, batch)
+    answered: set[int] = set()
+    for member_ids in batches(sorted({p.member_id for p in prompts})):
+        answered.update(
+            session.scalars(
+                select(StandupAnswer.member_id).where(
+                    StandupAnswer.standup_day_id == day_id,
+                    StandupAnswer.member_id.in_(member_ids),
+                    StandupAnswer.answered_at.is_not(None),
+                )
             )
         )
-    )
+    return answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -679,29 +682,31 @@ def partnership_info(session: Session, partnership_id: int) -> PartnershipInfo |
 
 def outbox_status(session: Session, keys: Collection[str]) -> dict[str, str]:
     """The status of the outbox rows with these keys (missing keys were never queued)."""
-    if not keys:
-        return {}
-    rows = session.execute(
-        select(Outbox.idempotency_key, Outbox.status).where(Outbox.idempotency_key.in_(list(keys)))
-    )
-    return {key: status for key, status in rows}
+    found: dict[str, str] = {}
+    for batch in batches(sorted(set(keys))):
+        rows = session.execute(
+            select(Outbox.idempotency_key, Outbox.status).where(Outbox.idempotency_key.in_(batch))
+        )
+        found.update({key: status for key, status in rows})
+    return found
 
 
 def already_noted(
     session: Session, workspace_id: int, action: str, targets: Collection[str]
 ) -> set[str]:
     """Which of these audit targets already have an entry for `action` (to tell admins once)."""
-    if not targets:
-        return set()
-    return set(
-        session.scalars(
-            select(AuditLog.target).where(
-                AuditLog.workspace_id == workspace_id,
-                AuditLog.action == action,
-                AuditLog.target.in_(list(targets)),
+    noted: set[str] = set()
+    for batch in batches(sorted(set(targets))):
+        noted.update(
+            session.scalars(
+                select(AuditLog.target).where(
+                    AuditLog.workspace_id == workspace_id,
+                    AuditLog.action == action,
+                    AuditLog.target.in_(batch),
+                )
             )
         )
-    )
+    return noted
 
 
 def roster(session: Session, partnership_id: int) -> list[RosterEntry]:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import make_engine, make_session_factory
@@ -104,3 +107,32 @@ def engine(db_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return make_session_factory(engine)
+
+
+OLD_SQLITE_MAX_VARIABLES = 999
+
+
+@pytest.fixture
+def old_sqlite_limit(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """SQLite connections opened during the test bind at most 999 parameters per statement.
+
+    That was SQLite's default before 3.32; the build here allows far more, so
+    without this a statement that forgets to batch would pass on SQLite.
+    SQLAlchemy, which splits executemany() by the dialect's limit, is told
+    the same as it tells itself on such a build.
+    """
+    monkeypatch.setattr(
+        SQLiteDialect_pysqlite, "insertmanyvalues_max_parameters", OLD_SQLITE_MAX_VARIABLES
+    )
+
+    def lower(dbapi_connection: Any, _record: Any) -> None:
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.setlimit(
+                sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, OLD_SQLITE_MAX_VARIABLES
+            )
+
+    event.listen(Engine, "connect", lower)
+    try:
+        yield OLD_SQLITE_MAX_VARIABLES
+    finally:
+        event.remove(Engine, "connect", lower)

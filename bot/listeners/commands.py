@@ -11,6 +11,7 @@ from bot.listeners.lazy import acked
 from bot.listeners.standup import StandupCommand
 from bot.member_balance import BalanceCommand
 from bot.member_commands import MemberCommands
+from bot.my_data import MyDataCommands
 from bot.services import Services
 from bot.shadowing import ShadowingService
 
@@ -29,6 +30,9 @@ def build_router(services: Services) -> CommandRouter:
     router.add("optout", members.optout)
     router.add("optin", members.optin)
     router.add("balance", BalanceCommand())
+    own_data = MyDataCommands(services)
+    router.add("mydata", own_data.mydata)
+    router.add("forget", own_data.forget)
     return router
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.runtime import periodic_sync
 from bot.services import Services
@@ -70,6 +70,30 @@ def test_large_channel_is_read_across_pages(services: Services, fake: FakeSlack)
         assert {m.tz for m in session.scalars(select(Member).where(Member.is_bot.is_(False)))} == {
             "Asia/Kolkata"
         }
+
+
+@pytest.mark.usefixtures("old_sqlite_limit")
+def test_a_user_group_of_20000_syncs(services: Services, fake: FakeSlack) -> None:
+    """Far more people than one statement may bind parameters for, on either database."""
+    people = [f"U{i:05d}" for i in range(20_000)]
+    for uid in people:
+        fake.add_user(uid, tz="Europe/Madrid")
+    fake.add_usergroup("SHUGE", "everyone", people)
+    now = datetime.now(UTC)
+    with transaction(services.sessions) as session:
+        ws = ensure_workspace(session, TEAM_ID, now)
+        add_team(session, ws, "Everyone", "usergroup", "SHUGE", now)
+    client = make_client(services.settings)
+    (result,) = sync_teams(services, client, ws)
+    assert (result.members, result.added, result.removed) == (20_000, 20_000, 0)
+    assert len(fake.calls_to("users.list")) >= 100  # read page by page
+    fake.add_usergroup("SHUGE", "everyone", people[5_000:])
+    (again,) = sync_teams(services, client, ws)
+    assert (again.members, again.added, again.removed) == (15_000, 0, 5_000)
+    with services.sessions() as session:
+        assert list_teams(session, ws)[0].member_count == 15_000
+        humans = select(func.count()).select_from(Member).where(Member.is_bot.is_(False))
+        assert session.scalar(humans) == 20_000
 
 
 def test_periodic_sync_refreshes_every_workspace(services: Services, fake: FakeSlack) -> None:

@@ -13,9 +13,11 @@ from rituals.commands import (
     AdminHelp,
     AdminStatus,
     CommandError,
+    ForgetMe,
     ListPartnerships,
     ListRituals,
     ListTeams,
+    MyData,
     RemovePartnership,
     RemoveTeam,
     RitualAction,
@@ -24,6 +26,8 @@ from rituals.commands import (
     SyncTeams,
     TeamSource,
     parse_admin,
+    parse_forget,
+    parse_mydata,
     split_subcommand,
     suggest,
 )
@@ -52,6 +56,36 @@ def test_suggest_finds_the_nearest_subcommand(typo: str, meant: str) -> None:
 def test_suggest_gives_up_on_nonsense() -> None:
     assert suggest("zzzzzz") is None
     assert "admin" in SUBCOMMAND_NAMES
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("me", ForgetMe(confirmed=False)),
+        ("  ME  ", ForgetMe(confirmed=False)),
+        ("me confirm", ForgetMe(confirmed=True)),
+        ("Me   Confirm", ForgetMe(confirmed=True)),
+    ],
+)
+def test_forget_me_asks_first_and_acts_on_confirm_only(text: str, expected: ForgetMe) -> None:
+    assert parse_forget(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["", "confirm", "you", "me now", "me confirm please", "<@U123>", "me <!channel>"]
+)
+def test_forget_anything_else_explains_itself(text: str) -> None:
+    error = parse_forget(text)
+    assert isinstance(error, CommandError) and "/tandem forget me" in error.message
+    assert "<!channel>" not in error.message
+
+
+def test_mydata_takes_no_words() -> None:
+    assert parse_mydata("") == MyData() and parse_mydata("  ") == MyData()
+    error = parse_mydata("for <@U1>")
+    assert isinstance(error, CommandError) and "/tandem mydata" in error.message
+    assert {"mydata", "forget"} <= set(SUBCOMMAND_NAMES)
+    assert suggest("forgetme") == "forget" and suggest("mydat") == "mydata"
 
 
 @pytest.mark.parametrize(
