@@ -14,29 +14,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    DateTime,
-    Result,
-    String,
-    Text,
-    bindparam,
-    func,
-    literal,
-    select,
-    update,
-)
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from rituals.schedule import DueOccurrence, OccurrenceStatus
 from storage.batching import batches
 from storage.models import Occurrence
-from storage.types import UTCDateTime
-from storage.upsert import insert_for, rowcount
+from storage.upsert import insert_new, rowcount
 
 MEMBER_PREFIX = "member:"
 MANUAL_PREFIX = "manual:"
@@ -45,17 +30,6 @@ MANUAL_PREFIX = "manual:"
 # members is a few statements, small enough for its limit on bound
 # parameters (SQLAlchemy splits further by that limit if needed).
 INSERT_PAGE_SIZE = 4000
-
-
-_ARRAY_TYPES: dict[str, Any] = {
-    "ritual_id": BigInteger(),
-    "subject": String(),
-    "fire_key": String(),
-    "fire_at": DateTime(timezone=True),
-    "status": String(),
-    "tz_fallback": Boolean(),
-    "detail": Text(),
-}
 
 
 class Status(StrEnum):
@@ -141,13 +115,17 @@ def claim(
             "status": _status(o, failed_detail),
             "tz_fallback": o.tz_fallback,
             "detail": _detail(o, now, grace, failed_detail),
+            "created_at": now,
         }
         for o in ordered
     ]
-    result = (
-        _insert_from_arrays(session, rows, now)
-        if session.get_bind().dialect.name == "postgresql"
-        else _insert_many(session, rows, now)
+    result = insert_new(
+        session,
+        Occurrence,
+        rows,
+        conflict=["ritual_id", "subject", "fire_key"],
+        returning=[Occurrence.id, Occurrence.ritual_id, Occurrence.subject, Occurrence.fire_key],
+        page_size=INSERT_PAGE_SIZE,
     )
     won: list[WonOccurrence] = []
     skipped = 0
@@ -232,49 +210,6 @@ def counts_by_status(
     for status, count in session.execute(query):
         counts[status] = int(count)
     return counts
-
-
-def _returning(stmt: Any) -> Any:
-    return stmt.on_conflict_do_nothing(
-        index_elements=["ritual_id", "subject", "fire_key"]
-    ).returning(Occurrence.id, Occurrence.ritual_id, Occurrence.subject, Occurrence.fire_key)
-
-
-def _insert_many(
-    session: Session, rows: list[dict[str, Any]], now: datetime
-) -> Result[int, int, str, str]:
-    """SQLite: one multi-row INSERT per page of rows."""
-    stmt = _returning(insert_for(session, Occurrence))
-    return session.execute(
-        stmt,
-        [{**row, "created_at": now} for row in rows],
-        execution_options={"insertmanyvalues_page_size": INSERT_PAGE_SIZE},
-    )
-
-
-def _insert_from_arrays(
-    session: Session, rows: list[dict[str, Any]], now: datetime
-) -> Result[int, int, str, str]:
-    """PostgreSQL: one INSERT ... SELECT FROM unnest(arrays), whatever the row count.
-
-    Seven array parameters instead of eight parameters per row: no limit on
-    the batch, and the driver does not parse a statement with tens of
-    thousands of placeholders. WITH ORDINALITY keeps the key order.
-    """
-    arrays = [
-        bindparam(f"{name}s", [row[name] for row in rows], type_=ARRAY(column_type))
-        for name, column_type in _ARRAY_TYPES.items()
-    ]
-    source = (
-        func.unnest(*arrays)
-        .table_valued(*_ARRAY_TYPES, with_ordinality="position")
-        .render_derived(name="source")
-    )
-    query = select(
-        *(source.c[name] for name in _ARRAY_TYPES), literal(now, UTCDateTime())
-    ).order_by(source.c.position)
-    stmt = insert_for(session, Occurrence).from_select([*_ARRAY_TYPES, "created_at"], query)
-    return session.execute(_returning(stmt))
 
 
 def _status(occurrence: DueOccurrence, failed_detail: str | None) -> str:

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, aliased
 
 from storage.batching import batches
 from storage.models import Outbox
-from storage.upsert import insert_for, rowcount
+from storage.upsert import insert_new, rowcount
 
 PARENT_REF = "$parent"
 UNCONFIRMED: dict[str, Any] = {"unconfirmed": True}
@@ -96,15 +96,12 @@ def enqueue(
         }
         for c in batch
     ]
-    stmt = (
-        insert_for(session, Outbox)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(Outbox.id)
+    # One statement on PostgreSQL, pages of multi-row VALUES on SQLite (see
+    # insert_new). RETURNING, not rowcount, counts the rows added: psycopg
+    # reports -1 for an INSERT.
+    return len(
+        insert_new(session, Outbox, rows, conflict=["idempotency_key"], returning=[Outbox.id])
     )
-    # Parameter sets, not one giant VALUES list: SQLAlchemy batches them
-    # (insertmanyvalues) under each driver's parameter limit. RETURNING, not
-    # rowcount, counts the rows added: psycopg reports -1 for an INSERT.
-    return len(session.execute(stmt, rows).all())
 
 
 def _plain_channel(payload: dict[str, Any]) -> str:
