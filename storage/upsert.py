@@ -103,7 +103,20 @@ def _as_json(table: Table, names: list[str], rows: Sequence[Mapping[str, Any]]) 
     stamps = [name for name in names if _is_datetime(table.c[name].type)]
     if not stamps:
         return list(rows)
-    return [{**row, **{name: _iso(row[name]) for name in stamps}} for row in rows]
+    # A batch shares a few instants (`now`, one fire time): format each once.
+    formatted: dict[datetime, str] = {}
+    converted = []
+    for row in rows:
+        copy = dict(row)
+        for name in stamps:
+            value = copy[name]
+            if value is not None:
+                text = formatted.get(value)
+                if text is None:
+                    text = formatted[value] = _iso(value)
+                copy[name] = text
+        converted.append(copy)
+    return converted
 
 
 def _is_datetime(type_: Any) -> bool:
@@ -111,9 +124,7 @@ def _is_datetime(type_: Any) -> bool:
     return isinstance(type_, DateTime) or isinstance(getattr(type_, "impl", None), DateTime)
 
 
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
+def _iso(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError("naive datetime given to a UTC column; pass an aware datetime")
     return value.isoformat()

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import outbox
+from storage import org, outbox
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import Outbox
 from storage.outbox import OutboundCall, from_parent
@@ -72,6 +72,60 @@ def test_a_parent_reference_needs_a_parent_key(session_factory: sessionmaker[Ses
         transaction(session_factory) as session,
     ):
         outbox.enqueue(session, orphan, T0)
+
+
+def test_an_enqueue_larger_than_one_statement_adds_each_new_row_once_in_order(
+    engine: Engine, session_factory: sessionmaker[Session]
+) -> None:
+    # SQLite pages multi-row VALUES by this size; PostgreSQL sends one statement.
+    page = engine.dialect.insertmanyvalues_page_size
+    count = 2 * page + 345
+    calls = [_post(f"k{i:05d}", channel=f"C{i}") for i in range(count)]
+    already = calls[::3]
+    _add(session_factory, *already)
+    with transaction(session_factory) as session:
+        assert outbox.enqueue(session, calls, T0) == count - len(already)
+        assert outbox.enqueue(session, calls, T0) == 0
+    with session_factory() as session:
+        stored = session.execute(
+            select(Outbox.idempotency_key, Outbox.channel_key, Outbox.payload).order_by(Outbox.id)
+        ).all()
+    keys = [key for key, _, _ in stored]
+    assert len(keys) == len(set(keys)) == count
+    # The rows already there first, then the new ones in the order given.
+    new = [c for i, c in enumerate(calls) if i % 3]
+    assert keys == [c.idempotency_key for c in already + new]
+    assert all(
+        (channel, payload) == (f"C{int(key[1:])}", {"channel": channel, "text": key})
+        for key, channel, payload in stored
+    )
+
+
+def test_enqueue_stores_every_field_as_given(session_factory: sessionmaker[Session]) -> None:
+    berlin = timezone(timedelta(hours=1))
+    payload = {"text": 'Café ☕ "quoted" \\ back', "channel": "D1", "blocks": [{"n": 1.5}]}
+    calls = [
+        OutboundCall("open", "conversations.open", {"users": "U1"}, channel_key="U1"),
+        OutboundCall(
+            "dm",
+            "chat.postMessage",
+            {"channel": from_parent("channel.id"), "text": "hi"},
+            parent_key="open",
+            not_before=datetime(2026, 3, 9, 10, 0, 0, 123456, tzinfo=berlin),
+        ),
+        OutboundCall("post", "chat.postMessage", payload),
+    ]
+    with transaction(session_factory) as session:
+        workspace = org.ensure_workspace(session, "T1", T0)
+        assert outbox.enqueue(session, calls, T0, workspace_id=workspace) == 3
+    dm, post = _row(session_factory, "dm"), _row(session_factory, "post")
+    assert (dm.parent_key, dm.channel_key, dm.workspace_id) == ("open", "", workspace)
+    assert dm.payload == {"channel": {"$parent": "channel.id"}, "text": "hi"}
+    assert dm.next_attempt_at == datetime(2026, 3, 9, 9, 0, 0, 123456, tzinfo=UTC)
+    assert (dm.status, dm.attempts, dm.created_at, dm.lease_until) == ("pending", 0, T0, None)
+    assert post.payload == payload
+    assert list(post.payload) == ["text", "channel", "blocks"]  # key order kept
+    assert (post.channel_key, post.parent_key, post.next_attempt_at) == ("D1", None, T0)
 
 
 # --- claiming -------------------------------------------------------------------
