@@ -38,7 +38,12 @@ from sqlalchemy.orm import Session
 from bot.clock import utcnow
 from bot.ritual_builders import BuilderRegistry, default_registry, missing_detail
 from bot.services import Services
-from rituals.schedule import DueOccurrence, OccurrenceStatus, due_occurrences
+from rituals.schedule import (
+    DueOccurrence,
+    OccurrenceStatus,
+    due_occurrences,
+    fires_in_some_zone,
+)
 from storage import occurrences as occurrence_store
 from storage import rituals as ritual_store
 from storage.db import transaction
@@ -216,9 +221,11 @@ def _due(
 
     if not ritual.is_member_local:
         return compute([("", None)])
-    # Ask first which of the members' zones have anything due (one cheap
-    # DISTINCT), and load only the members in those zones: most ticks then
-    # read no member at all.
+    # Most ticks fall between fire times in every zone on Earth: no query.
+    if not fires_in_some_zone(ritual.schedule, ritual.scheduled_through, now, ritual.grace):
+        return []
+    # Else ask which of the members' zones have anything due (one DISTINCT),
+    # and load only the members in those zones.
     zones = ritual_store.roster_zones(session, ritual.partnership_id)
     probe = compute([(str(index), zone) for index, zone in enumerate(zones)])
     due_zones = {zones[int(o.subject)] for o in probe}

@@ -43,6 +43,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from rituals.interactions import RitualKind
+from rituals.zones import known_zones
 from rituals.zones import zone as lookup_zone
 
 MEMBER_LOCAL = "member-local"
@@ -64,6 +65,8 @@ DEFAULT_MAX_CATCH_UP = timedelta(days=7)
 EPOCH_MONDAY = date(1970, 1, 5)
 
 _PREVIEW_HORIZON = timedelta(days=366 * 30)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_QUARTER_DAY = timedelta(hours=6)
 # Names in the tz database that are not places: "localtime" is whatever the
 # host is set to, which would differ between replicas.
 _CRON_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
@@ -485,8 +488,7 @@ def due_occurrences(
     outage never ends in a burst of messages.
     """
     now = _as_utc(now, "now")
-    start = now - grace if last_tick is None else _as_utc(last_tick, "last_tick")
-    start = max(start, now - max(max_catch_up, grace))
+    start = _window_start(last_tick, now, grace, max_catch_up)
     if start >= now:
         return []
     fallback_zone = lookup_zone(default_tz)
@@ -608,3 +610,70 @@ def _ordinal(number: int) -> str:
     else:
         suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
     return f"{number}{suffix}"
+
+
+def fires_in_some_zone(
+    schedule: Schedule,
+    last_tick: datetime | None,
+    now: datetime,
+    grace: timedelta,
+    *,
+    max_catch_up: timedelta = DEFAULT_MAX_CATCH_UP,
+) -> bool:
+    """Whether `due_occurrences` could return anything for some zone, any zone at all.
+
+    Almost every tick falls between fire times everywhere on Earth; a
+    member-local ritual then needs no member's zone, nor any query for them.
+    Zones that keep one UTC offset through the window fire alike, so one of
+    each offset is asked, plus every zone whose offset changes in it.
+    """
+    now = _as_utc(now, "now")
+    start = _window_start(last_tick, now, grace, max_catch_up)
+    if start >= now:
+        return False
+    # Classes over the window widened to 6-hour marks: the same few hundred
+    # zones are sorted once per quarter day, not at every tick. A zone that
+    # changes offset in the wider window is simply asked on its own.
+    classes = _zone_classes(_six_hour_mark(start), _six_hour_mark(now, up=True))
+    return any(_slots_between(schedule, zone, start, now) for zone in classes)
+
+
+def _six_hour_mark(moment: datetime, *, up: bool = False) -> datetime:
+    marks, rest = divmod(moment - _EPOCH, _QUARTER_DAY)
+    return _EPOCH + (marks + (1 if up and rest else 0)) * _QUARTER_DAY
+
+
+def _window_start(
+    last_tick: datetime | None, now: datetime, grace: timedelta, max_catch_up: timedelta
+) -> datetime:
+    start = now - grace if last_tick is None else _as_utc(last_tick, "last_tick")
+    return max(start, now - max(max_catch_up, grace))
+
+
+@lru_cache(maxsize=16)
+def _zone_classes(start: datetime, end: datetime) -> tuple[ZoneInfo, ...]:
+    """One zone per UTC offset held through [start, end], and each zone whose offset changes."""
+    steady: dict[timedelta | None, ZoneInfo] = {}
+    changing: list[ZoneInfo] = []
+    for name in sorted(known_zones()):
+        zone = lookup_zone(name)
+        if zone is None:
+            continue
+        offsets = set(_offsets(zone, start, end))
+        if len(offsets) == 1:
+            steady.setdefault(offsets.pop(), zone)
+        else:
+            changing.append(zone)
+    return (*steady.values(), *changing)
+
+
+def _offsets(zone: ZoneInfo, start: datetime, end: datetime) -> Iterator[timedelta | None]:
+    # As in _largest_offset: every 6 hours sees each offset in effect, and
+    # no zone changes its offset twice within 6 hours.
+    step = timedelta(hours=6)
+    moment = start
+    while True:
+        yield moment.astimezone(zone).utcoffset()
+        if moment >= end:
+            return
+        moment = min(moment + step, end)

@@ -466,6 +466,41 @@ def test_member_local_standup_through_spring_forward_fires_once_per_member_per_d
     assert fired["2026-03-08T09:30"] == datetime(2026, 3, 8, 13, 30, tzinfo=UTC)
 
 
+def test_members_at_odd_offsets_are_built_at_their_instant_and_quiet_ticks_read_nobody(
+    services: Services,
+) -> None:
+    # +05:45, +13:45 (Chatham's summer), +11:00 (Lord Howe), -03:30 and +09:00.
+    zones = ["Asia/Kathmandu", "Pacific/Chatham", "Australia/Lord_Howe", "America/St_Johns"]
+    zones += ["Asia/Tokyo", "Asia/Tokyo"]
+    partnership_id, member_ids = add_partnership(services, zones)
+    standup = Schedule("30 9 * * 1-5", "member-local")
+    ritual_id = add_ritual(
+        services, partnership_id, RitualKind.STANDUP, standup.cron, standup.timezone
+    )
+    recorder = Recorder()
+    builders = BuilderRegistry({RitualKind.STANDUP: recorder})
+    day_start, day_end = datetime(2026, 1, 13, tzinfo=UTC), datetime(2026, 1, 14, tzinfo=UTC)
+    by_instant: dict[datetime, set[str]] = {}
+    for member_id, zone in zip(member_ids, zones, strict=True):
+        for slot in slots_between(standup, day_start, day_end, zone):
+            by_instant.setdefault(slot.fire_at, set()).add(f"member:{member_id}")
+    with transaction(services.sessions) as session:
+        rituals.resume(session, ritual_id, day_start)
+
+    for fire_at, subjects in sorted(by_instant.items()):
+        before = tick(services, fire_at - timedelta(seconds=20), builders=builders)
+        fired = tick(services, fire_at + timedelta(seconds=10), builders=builders)
+        # Seven minutes past a quarter hour, 09:30 is nowhere: nothing is read.
+        quiet = tick(services, fire_at + timedelta(minutes=7), builders=builders)
+        assert before.won == 0
+        assert fired.won == len(subjects)
+        assert {s for s, _ in recorder.calls[-1][1]} == subjects
+        assert (quiet.due, quiet.queries) == (0, 2)
+
+    assert len(by_instant) == 5
+    assert sorted(s for _, s, _ in recorder.built) == sorted(f"member:{m}" for m in member_ids)
+
+
 def test_run_now_builds_an_extra_occurrence_beside_the_schedule(services: Services) -> None:
     partnership_id, _ = add_partnership(services, ["Europe/London"])
     ritual_id = add_ritual(services, partnership_id, RitualKind.KUDOS_PROMPT, "0 9 * * *", "UTC")

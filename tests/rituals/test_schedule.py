@@ -6,12 +6,13 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from rituals.interactions import RitualKind
 from rituals.schedule import (
     DEFAULT_GRACE,
+    DEFAULT_MAX_CATCH_UP,
     MEMBER_LOCAL,
     PRESETS,
     DueOccurrence,
@@ -20,6 +21,7 @@ from rituals.schedule import (
     describe,
     due_occurrences,
     fire_times_between,
+    fires_in_some_zone,
     first_working_day,
     matches_week_interval,
     next_fire_times,
@@ -28,6 +30,7 @@ from rituals.schedule import (
     validate_schedule,
     validate_timezone,
 )
+from rituals.zones import known_zones
 
 DUE = OccurrenceStatus.DUE
 SKIPPED = OccurrenceStatus.SKIPPED
@@ -667,3 +670,66 @@ def test_any_split_of_a_window_gives_the_same_daily_slots_once_per_local_day(
     assert all(later - earlier == timedelta(days=1) for earlier, later in pairwise(local_days))
     assert len(whole) in (19, 20, 21)
     assert all(begin < slot.fire_at <= end for slot in whole)
+
+
+# --- is anything due anywhere ------------------------------------------------
+
+# Instants where zones change offset (US, EU, Lord Howe's half hour, Chatham)
+# and plain quarter hours, where fire times of the crons below bunch up.
+_AROUND = [
+    utc(2026, 3, 8, 7),
+    utc(2026, 3, 29, 1),
+    utc(2026, 4, 4, 15),
+    utc(2026, 4, 5, 14),
+    utc(2026, 10, 25, 1),
+    utc(2026, 11, 1, 6),
+    utc(2026, 1, 13, 9, 30),
+    utc(2026, 6, 17, 3, 45),
+]
+_CRONS = ["30 9 * * 1-5", "30 2 * * *", "45 1 * * 0", "0 */3 * * *", "15 13 1 * *"]
+
+
+def _fires_somewhere(schedule: Schedule, start: datetime, end: datetime) -> bool:
+    return any(slots_between(schedule, start, end, zone) for zone in sorted(known_zones()))
+
+
+@settings(max_examples=60, deadline=None)
+# Slots at the end of a spring-forward gap (02:30 -> 03:00), which only the
+# zones changing offset have: Europe at 01:00 UTC, New York at 07:00 UTC.
+@example(around=utc(2026, 3, 29, 1), shift=-10, length=30, cron="30 2 * * *")
+@example(around=utc(2026, 3, 8, 7), shift=-10, length=30, cron="30 2 * * *")
+@given(
+    around=st.sampled_from(_AROUND),
+    shift=st.integers(min_value=-8 * 3600, max_value=8 * 3600),
+    length=st.sampled_from([1, 30, 600, 3 * 3600, 26 * 3600, 8 * 24 * 3600]),
+    cron=st.sampled_from(_CRONS),
+)
+def test_fires_in_some_zone_agrees_with_asking_every_zone(
+    around: datetime, shift: int, length: int, cron: str
+) -> None:
+    schedule = Schedule(cron, MEMBER_LOCAL)
+    start = around + timedelta(seconds=shift)
+    end = start + timedelta(seconds=length)
+    # The catch-up cap bounds the window as due_occurrences does.
+    window_start = max(start, end - max(DEFAULT_MAX_CATCH_UP, TWO_HOURS))
+    expected = _fires_somewhere(schedule, window_start, end)
+    assert fires_in_some_zone(schedule, start, end, TWO_HOURS) == expected
+
+
+def test_fires_in_some_zone_between_quarter_hours_and_at_them() -> None:
+    standup = Schedule("30 9 * * 1-5", MEMBER_LOCAL)
+    # 09:30 somewhere at every quarter hour (and at :45 past in Nepal); nowhere in between.
+    assert not fires_in_some_zone(
+        standup, utc(2026, 1, 13, 10, 5), utc(2026, 1, 13, 10, 5, 30), TICK
+    )
+    assert fires_in_some_zone(
+        standup, utc(2026, 1, 13, 8, 29, 50), utc(2026, 1, 13, 8, 30, 20), TICK
+    )
+    assert fires_in_some_zone(
+        standup, utc(2026, 1, 13, 3, 44, 50), utc(2026, 1, 13, 3, 45, 20), TICK
+    )
+    # A first tick ever looks back one grace window, like due_occurrences.
+    assert fires_in_some_zone(standup, None, utc(2026, 1, 13, 10, 5), TWO_HOURS)
+    # Between 12:00 and 18:00 UTC on a Saturday, 09:30 falls on a Saturday everywhere.
+    saturday = utc(2026, 1, 17, 12)
+    assert not fires_in_some_zone(standup, saturday, saturday + timedelta(hours=6), TICK)
