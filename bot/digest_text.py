@@ -108,7 +108,7 @@ def reach_line(side: TeamLine) -> MetricLine | None:
 def flows_text(summary: PairSummary) -> str:
     a, b = summary.team_a.team.name, summary.team_b.team.name
     return (
-        f"{a} → {b}: {summary.flows_a_to_b} · {b} → {a}: {summary.flows_b_to_a} "
+        f"{a} gave {b} {summary.flows_a_to_b} · {b} gave {a} {summary.flows_b_to_a} "
         f"({summary.cross_events} cross-team flows); asks: {summary.asks}, "
         f"unanswered: {summary.asks_unanswered}"
     )
@@ -186,6 +186,7 @@ def render_table(digest: Digest) -> str:
             lines.append(f"  {number}. {tag}{step.text}")
         months = ", ".join(f"{h.month.key}: {h.a_to_b}/{h.b_to_a}" for h in pair.active_history)
         lines.append(
-            f"Flows by month ({s.team_a.team.name} → {s.team_b.team.name} / back): {months}"
+            f"Flows by month (what {s.team_a.team.name} gave {s.team_b.team.name} / "
+            f"what it got back): {months}"
         )
     return "\n".join(lines)

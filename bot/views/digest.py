@@ -36,7 +36,10 @@ if TYPE_CHECKING:
     from bot.digest import Digest, PairDigest
     from bot.member_balance import OwnBalance
 
-KUDOS_NOTE = "Kudos count for the person thanked: they gave what was recognised."
+KUDOS_NOTE = (
+    "A thank-you (kudos) counts as given by the person thanked: they gave the help "
+    "being thanked for."
+)
 
 EXPLAIN_ACTION_ID = "digest_explain"
 EXPLAIN_CALLBACK_ID = "digest_explain_modal"
@@ -253,11 +256,12 @@ def own_balance_reply(balances: list[OwnBalance]) -> dict[str, Any]:
     blocks = [HeaderBlock(text="Your give and take this month")]
     for balance in balances:
         lines = [f"*{escape(balance.partnership)}*, {balance.month_label} so far"]
+        other = escape(" and ".join(balance.other_teams) or "the other team")
         if balance.empty:
             lines.append(f"{NOT_ENOUGH_ACTIVITY.capitalize()}.")
         else:
-            lines.append(f"You gave {balance.gave}: {balance.given_text}")
-            lines.append(f"You received {balance.took}: {balance.received_text}")
+            lines.append(f"You gave {other} {balance.gave}: {balance.given_text}")
+            lines.append(f"{other} gave you {balance.took}: {balance.received_text}")
         blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines))))
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=escape(balance.advice))]))
     blocks.append(
@@ -269,5 +273,5 @@ def own_balance_reply(balances: list[OwnBalance]) -> dict[str, Any]:
             ]
         )
     )
-    text = escape("; ".join(f"{b.partnership}: gave {b.gave}, received {b.took}" for b in balances))
+    text = escape("; ".join(f"{b.partnership}: you gave {b.gave}, got {b.took}" for b in balances))
     return {"text": text, "blocks": [b.to_dict() for b in blocks]}

@@ -32,6 +32,7 @@ from slack_sdk.models.views import View
 
 from bot.member_balance import OwnBalance
 from bot.views.digest import escape
+from bot.views.setup import admin_invitation, member_before_setup
 from bot.views.shadowing import PairStatus, pair_status_message, slack_time
 from rituals.interactions import RitualKind
 from storage.home import PartnershipLine
@@ -125,12 +126,22 @@ class AdminHome:
 
 
 def home_view(
-    member: MemberHome | None, admin: AdminHome | None, notice: str | None = None
+    member: MemberHome | None,
+    admin: AdminHome | None,
+    notice: str | None = None,
+    *,
+    before_setup: Sequence[str] | None = None,
 ) -> dict[str, Any]:
+    """`before_setup`: the configured admins, when the workspace has no partnership yet."""
     blocks: list[Block] = []
     if notice:
         blocks.append(_section(f":information_source: {notice}"))
-    blocks += member_blocks(member)
+    if admin is not None and not admin.partnerships:
+        blocks += admin_invitation()
+    elif before_setup is not None and (member is None or not member.in_team):
+        blocks += member_before_setup(before_setup)
+    else:
+        blocks += member_blocks(member)
     if admin is not None:
         blocks += admin_blocks(admin, MAX_BLOCKS - len(blocks))
     return View(type="home", blocks=blocks).to_dict()
@@ -264,12 +275,7 @@ def admin_blocks(admin: AdminHome, budget: int) -> list[Block]:
         ),
     ]
     if not admin.partnerships:
-        blocks.append(
-            _section(
-                "No partnerships yet: `/tandem admin partnership add Marketing IT channel=#mkt-it "
-                "leaders=@ana,@raj` creates one."
-            )
-        )
+        blocks.append(_section("No partnerships yet: *Set up Tandem* above creates the first."))
         return blocks
     total_rituals = sum(len(p.rituals) for p in admin.partnerships)
     shown_rituals = shown_partnerships = 0
