@@ -51,6 +51,12 @@ BAND_EMOJI: dict[Band | None, str] = {
 }
 ARROWS: dict[Arrow, str] = {Arrow.UP: "↑", Arrow.DOWN: "↓"}
 
+# The one convention a reader needs for the directions: said once wherever counts appear.
+KUDOS_NOTE = (
+    "A thank-you (kudos) counts as given by whoever was thanked: they gave the help "
+    "being thanked for."
+)
+
 
 def band_word(band: Band | None) -> str:
     return band.value if band else NOT_ENOUGH_DATA
@@ -168,8 +174,11 @@ def render_table(digest: Digest) -> str:
         f"({digest.interdependence.value} partnership; months run midnight to midnight "
         f"in {digest.timezone}; aggregates only, no one is named)",
     ]
+    if digest.incomplete_note:
+        lines.append(f"Note: {digest.incomplete_note}")
     if digest.settings_problem:
         lines.append(f"Note: band settings ignored ({digest.settings_problem}); defaults used.")
+    lines.append(KUDOS_NOTE)
     for pair in digest.pairs:
         s = pair.summary
         lines += ["", f"== {pair.title} =="]

@@ -25,7 +25,7 @@ from storage.org import find_member
 
 K = InteractionKind
 # What a flow is called from the member's side: as the one who gave, as the one who got it.
-# A thank-you counts as given by the person thanked: they gave what was thanked for.
+# A thank-you counts as given by whoever was thanked: they gave what was thanked for.
 _GAVE_WORDS: dict[str, str] = {
     K.HELP_GIVEN: "help given",
     K.HELP_OFFERED: "help offered",

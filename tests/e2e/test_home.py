@@ -356,7 +356,7 @@ def test_admins_see_partnerships_teams_rituals_and_the_outbox(world: HomeWorld) 
     assert f"*Standup* #{standup} · Weekdays at 09:30, each member's local time" in text
     ten_to = int(datetime(2026, 1, 12, 9, 30, tzinfo=UTC).timestamp())
     assert f"next <!date^{ten_to}^" in text
-    assert f"*Shadowing* #{world.rituals['shadowing']} · Every other Thursday at 15:00, UTC" in text
+    assert f"*Shadowing* #{world.rituals['shadowing']} · Every Thursday at 15:00, UTC" in text
     assert ":double_vertical_bar: *Paused*" in text
     assert {"ritual_edit", "ritual_resume", "ritual_pause", "ritual_run_now", "ritual_delete"} <= (
         action_ids(view)
