@@ -266,7 +266,9 @@ def _wait_for_members(world: World, count: int) -> None:
     for _ in range(100):
         with world.bot.services.sessions() as session:
             found = len(
-                session.scalars(select(TeamMembership).where(TeamMembership.left_at.is_(None))).all()
+                session.scalars(
+                    select(TeamMembership).where(TeamMembership.left_at.is_(None))
+                ).all()
             )
         if found == count:
             return
