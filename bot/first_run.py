@@ -49,6 +49,7 @@ from bot.views.setup import (
     group_block_id,
     setup_modal,
 )
+from rituals.commands import is_team_name
 from rituals.interactions import InterdependenceType, RitualKind
 from rituals.upcoming import PlannedRitual, next_steps, week_ahead
 from rituals.zones import zone as lookup_zone
@@ -64,7 +65,6 @@ log = logging.getLogger(__name__)
 _USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,20}$")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,20}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
-_TEAM_NAME = re.compile(r"^[\w][\w .&'-]{0,79}$")
 MAX_LEADERS = 20
 NOT_ADMIN = "Only Tandem admins can set Tandem up; nothing was changed."
 INVITE_HINT = "invite it with `/invite @Tandem` in that channel"
@@ -282,7 +282,7 @@ def parse_form(values: dict[str, Any]) -> SetupForm | dict[str, str]:
 def _usable_name(*candidates: str) -> str | None:
     for candidate in candidates:
         name = " ".join(candidate.split())
-        if name and _TEAM_NAME.match(name):
+        if name and is_team_name(name):
             return name
     return None
 
@@ -482,8 +482,8 @@ class _TeamClash(Exception):
 
 
 def _plain(text: str) -> str:
-    """Modal errors are plain text: channel links become words."""
-    return re.sub(r"<#[A-Z0-9]+>", "that channel", text)
+    """Modal errors are plain text: channel links become words, code marks go."""
+    return re.sub(r"<#[A-Z0-9]+>", "that channel", text).replace("`", "")
 
 
 def _team_id(body: dict[str, Any]) -> str:

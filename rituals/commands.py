@@ -254,6 +254,11 @@ def _words(text: str) -> list[str] | CommandError:
         return CommandError('A quote is not closed. Put names with spaces in "double quotes".')
 
 
+def is_team_name(name: str) -> bool:
+    """Whether `name` can name a team (the same rule `team add` applies)."""
+    return _TEAM_NAME.match(name) is not None
+
+
 def _valid_team_name(name: str) -> CommandError | None:
     if not _TEAM_NAME.match(name):
         return CommandError(

@@ -493,6 +493,15 @@ def test_cli_prints_the_table_without_a_slack_token(
     assert "Give share" in out and "Marketing 25% · IT 75%" in out and "Next steps:" in out
 
 
+def test_cli_says_a_month_not_over_is_incomplete(
+    cli_env: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("bot.clock.utcnow", lambda: datetime(2025, 3, 20, 12, 0, tzinfo=UTC))
+    assert main(["digest", "--partnership", "marketing + it", "--month", "2025-03"]) == 0
+    out = capsys.readouterr().out
+    assert "Note: March 2025 is not over" in out and "so they are incomplete" in out
+
+
 def test_cli_prints_json_and_writes_the_chart(
     cli_env: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
