@@ -2,9 +2,12 @@
 
 Computed from the schedules alone (`rituals.schedule`), with the admin's
 `now` and zone: the first firing of each ritual, and every firing in the
-coming week. A member-local ritual fires at each person's own wall time;
-the admin's zone stands in for "a person", so its first day and wall time
-are what the admin reads ("Monday 12 January, 09:30 each person's time").
+coming week. A member-local ritual fires at each person's own wall time,
+and the digest reaches each leader at the schedule's wall time in the
+leader's zone; for those the admin's zone stands in for "a person", so its
+first day and wall time are what the admin reads ("Monday 12 January, 09:30
+each person's time"). Other rituals fire at one instant, shown in the
+admin's zone ("your time").
 """
 
 from __future__ import annotations
@@ -41,18 +44,22 @@ class PlannedRitual:
     paused: bool = False
 
 
+YOUR_TIME = "your time"
+EACH_PERSON = "each person's time"
+EACH_LEADER = "each leader's time"
+
+
 @dataclass(frozen=True, slots=True)
 class Firing:
     """One firing as the admin sees it: a wall time in their zone, or each person's own."""
 
     kind: RitualKind
-    local: datetime  # naive wall time in the admin's zone (member-local: anyone's wall time)
-    member_local: bool
+    local: datetime  # naive wall time in the admin's zone (or anyone's, for `whose` people)
+    whose: str  # YOUR_TIME, EACH_PERSON or EACH_LEADER
 
     def when(self, *, with_date: bool = True) -> str:
         day = f"{self.local:%A} {self.local.day} {self.local:%B}, " if with_date else ""
-        whose = "each person's time" if self.member_local else "your time"
-        return f"{day}{self.local:%H:%M} {whose}"
+        return f"{day}{self.local:%H:%M} {self.whose}"
 
 
 def _zone_name(admin_tz: str, default_tz: str) -> str:
@@ -67,11 +74,12 @@ def first_firing(
     zone = lookup_zone(zone_name)
     if zone is None:
         return None
-    found = next_fire_times(ritual.schedule, now, 1, tz=zone_name if _local(ritual) else None)
+    whose = _whose(ritual)
+    found = next_fire_times(ritual.schedule, now, 1, tz=None if whose == YOUR_TIME else zone_name)
     if not found:
         return None
     local = found[0].astimezone(zone).replace(tzinfo=None)
-    return Firing(ritual.kind, local, _local(ritual))
+    return Firing(ritual.kind, local, whose)
 
 
 def week_ahead(
@@ -86,10 +94,11 @@ def week_ahead(
     for ritual in rituals:
         if ritual.paused:
             continue
-        tz = zone_name if _local(ritual) else None
+        whose = _whose(ritual)
+        tz = None if whose == YOUR_TIME else zone_name
         for slot in slots_between(ritual.schedule, now, now + WEEK, tz=tz):
             local = slot.fire_at.astimezone(zone).replace(tzinfo=None)
-            found.append(Firing(ritual.kind, local, _local(ritual)))
+            found.append(Firing(ritual.kind, local, whose))
     return sorted(found, key=lambda f: (f.local, _first_order(f.kind)))
 
 
@@ -122,5 +131,9 @@ def _first_order(kind: RitualKind) -> int:
     return _FIRST_ORDER.index(kind) if kind in _FIRST_ORDER else len(_FIRST_ORDER)
 
 
-def _local(ritual: PlannedRitual) -> bool:
-    return ritual.schedule.is_member_local
+def _whose(ritual: PlannedRitual) -> str:
+    if ritual.schedule.is_member_local:
+        return EACH_PERSON
+    if ritual.kind is RitualKind.DIGEST:
+        return EACH_LEADER  # each leader's copy waits for their own wall time
+    return YOUR_TIME

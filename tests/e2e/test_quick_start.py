@@ -58,7 +58,7 @@ NEXT_STEPS = (
     "First standup prompts: Monday 12 January, 09:30 each person's time; "
     "first shadowing pairings: Thursday 15 January, 15:00 your time; "
     "first kudos prompt: Thursday 15 January, 15:00 each person's time; "
-    "first digest (to the leaders by DM): Monday 2 February, 09:00 your time."
+    "first digest (to the leaders by DM): Monday 2 February, 09:00 each leader's time."
 )
 
 

@@ -30,7 +30,7 @@ def test_next_steps_read_in_the_admins_zone() -> None:
         "First standup prompts: Monday 12 January, 09:30 each person's time; "
         "first shadowing pairings: Thursday 15 January, 15:00 your time; "
         "first kudos prompt: Thursday 15 January, 15:00 each person's time; "
-        "first digest (to the leaders by DM): Monday 2 February, 09:00 your time."
+        "first digest (to the leaders by DM): Monday 2 February, 09:00 each leader's time."
     )
 
 
@@ -40,6 +40,10 @@ def test_a_fixed_time_moves_with_the_admins_zone_and_a_member_local_one_does_not
     tokyo = next_steps(starters(), FRIDAY_NOON, "Asia/Tokyo")
     assert "First standup prompts: Monday 12 January, 09:30 each person's time" in tokyo
     assert "first shadowing pairings: Friday 16 January, 00:00 your time" in tokyo
+    # Each leader gets the digest at the schedule's 09:00 in their own zone.
+    assert "first digest (to the leaders by DM): Monday 2 February, 09:00 each leader's time" in (
+        tokyo
+    )
     # An unknown zone falls back to the default one.
     assert next_steps(starters(), FRIDAY_NOON, "Mars/Base", "Europe/London") == next_steps(
         starters(), FRIDAY_NOON, "Europe/London"
