@@ -257,6 +257,10 @@ def test_app_home_setup_then_a_week_of_rituals(world: World) -> None:
     assert kinds == ["digest", "kudos_prompt", "shadowing", "standup"]
     assert actions == ["team.add", "team.add", "partnership.add"] + ["ritual.add"] * 4
     _wait_for_members(world, 4)
+    # The admin's Home is published again once the teams are read: the invitation is gone.
+    refreshed = _text(world.drain_until("views.publish", 2)[1].json_param("view"))
+    assert SETUP_ACTION not in refreshed and "Marketing (2 members" in refreshed
+    assert "goes to the leaders by DM" in refreshed and "ritual_pause" in refreshed
 
     world.week_passes()
     _assert_first_week(world)
