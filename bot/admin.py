@@ -14,12 +14,14 @@ from slack_sdk.errors import SlackApiError
 from bot.admin_rituals import RITUAL_COMMANDS, AdminRitualCommands
 from bot.clock import utcnow
 from bot.commands import CommandRequest, Reply
+from bot.first_run import admin_zone, channel_problem, setup_summary, start_partnership
 from bot.holidays import holiday_command
 from bot.services import Services
 from bot.standup import admin_notes
 from bot.sync import sync_teams
 from bot.views.admin import admin_help, outbox_status, partnership_list, sync_report, team_list
 from bot.views.common import notice
+from bot.views.setup import started_reply
 from bot.views.standup import with_admin_notes
 from rituals.commands import (
     AddHoliday,
@@ -44,9 +46,7 @@ from storage.org import (
     InUse,
     NameTaken,
     NotFound,
-    add_partnership,
     add_team,
-    describe_partnership,
     list_partnerships,
     list_teams,
     remove_partnership,
@@ -225,35 +225,32 @@ class AdminCommands:
     def _add_partnership(
         self, req: CommandRequest, parsed: AddPartnership, workspace_id: int, now: datetime
     ) -> Reply:
+        default_tz = self.services.settings.default_timezone
         with transaction(self.services.sessions) as session:
-            partnership = add_partnership(
+            started = start_partnership(
                 session,
-                workspace_id,
-                parsed.name,
-                parsed.team_names,
-                parsed.channel_id,
-                parsed.leader_ids,
-                parsed.interdependence,
-                now,
-            )
-            summary = describe_partnership(session, partnership)
-            audit.record(
-                session,
-                workspace_id=workspace_id,
                 actor=req.user_id,
-                action="partnership.add",
-                target=f"partnership:{summary.name}",
-                before=None,
-                after={
-                    "teams": list(summary.team_names),
-                    "channel": summary.channel_id,
-                    "leaders": list(summary.leader_ids),
-                    "type": summary.interdependence_type,
-                },
+                workspace_id=workspace_id,
+                name=parsed.name,
+                team_names=parsed.team_names,
+                channel_id=parsed.channel_id,
+                leader_ids=parsed.leader_ids,
+                interdependence=parsed.interdependence,
+                paused=parsed.paused,
+                default_tz=default_tz,
                 now=now,
             )
-        return notice(
-            f"Partnership *{summary.name}* created around <#{summary.channel_id}> "
-            f"({summary.interdependence_type}).",
-            hint="Make sure I'm in that channel (`/invite @Tandem`).",
+        zone = admin_zone(req.client, req.user_id, default_tz)
+        done = setup_summary(
+            started.name,
+            started.channel_id,
+            started.interdependence,
+            started.teams,
+            started.rituals,
+            parsed.paused,
+            now,
+            zone,
+            default_tz,
         )
+        problem = channel_problem(req.client, started.channel_id)
+        return started_reply(done, problem)

@@ -42,14 +42,19 @@ Reply = dict[str, Any] | None
 Handler = Callable[[CommandRequest], Reply]
 
 
+AdminTest = Callable[[WebClient, str], bool]
+
+
 class CommandRouter:
-    def __init__(self) -> None:
+    def __init__(self, is_admin: AdminTest | None = None) -> None:
+        """`is_admin` decides who sees the admin commands in help (nobody without it)."""
         self._handlers: dict[str, Handler] = {}
-        self._help: dict[str, Any] | None = None
+        self._help: dict[bool, dict[str, Any]] = {}
+        self._is_admin = is_admin
 
     def add(self, name: str, handler: Handler) -> None:
         self._handlers[name] = handler
-        self._help = None
+        self._help = {}
 
     @property
     def names(self) -> frozenset[str]:
@@ -60,9 +65,18 @@ class CommandRouter:
         name, _ = split_subcommand(str(body.get("text", "")))
         return name not in self._handlers
 
-    def answer(self, ack: Callable[..., Any], body: dict[str, Any]) -> None:
+    def answer(
+        self, ack: Callable[..., Any], body: dict[str, Any], client: WebClient | None = None
+    ) -> None:
         name, _ = split_subcommand(str(body.get("text", "")))
-        ack(self._help_reply(name))
+        user_id = str(body.get("user_id", ""))
+        show_admin = (
+            self._is_admin is not None
+            and client is not None
+            and bool(user_id)
+            and self._is_admin(client, user_id)
+        )
+        ack(self._help_reply(name, show_admin))
 
     def work(
         self,
@@ -96,14 +110,14 @@ class CommandRouter:
         if reply is not None:
             respond(response_type="ephemeral", replace_original=False, **reply)
 
-    def _help_reply(self, name: str) -> dict[str, Any]:
+    def _help_reply(self, name: str, show_admin: bool) -> dict[str, Any]:
         if name == "help":
-            # The same for everyone and the most common request: build it once.
-            if self._help is None:
-                self._help = help_message(self.names, show_admin=True)
-            return self._help
+            # The most common request, one version for admins and one for everyone else.
+            if show_admin not in self._help:
+                self._help[show_admin] = help_message(self.names, show_admin=show_admin)
+            return self._help[show_admin]
         hint = suggest(name, tuple(sorted(self.names)))
         preface = f"I don't know `/tandem {echo(name)}`." + (
             f" Did you mean `/tandem {hint}`?" if hint else ""
         )
-        return help_message(self.names, show_admin=True, preface=preface)
+        return help_message(self.names, show_admin=show_admin, preface=preface)

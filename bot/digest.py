@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
@@ -149,6 +149,22 @@ class Digest:
     settings_problem: str | None = None
     # The green limit of the give share: a side giving up to this share is balanced.
     balanced_share: float = 0.6
+    # Set when the month was not over when the digest was computed: the numbers so far.
+    as_of: datetime | None = None
+
+    @property
+    def incomplete_note(self) -> str | None:
+        """Why these numbers will still change, or None for a month that is over."""
+        if self.as_of is None:
+            return None
+        start, _ = self.month.bounds(self.timezone)
+        if self.as_of <= start:
+            return f"{self.month.label} has not started yet: there is nothing to count."
+        local = self.as_of.astimezone(ZoneInfo(self.timezone))
+        return (
+            f"{self.month.label} is not over: these are the numbers up to "
+            f"{local.day} {local:%B %H:%M}, so they are incomplete."
+        )
 
     @property
     def has_history(self) -> bool:
@@ -260,6 +276,12 @@ def find_partnership(session: Session, name: str) -> Partnership:
     if len(found) > 1:
         raise PartnershipNotFound(f"{len(found)} workspaces have a partnership called {name!r}")
     return found[0]
+
+
+def as_of(digest: Digest, now: datetime) -> Digest:
+    """The digest marked incomplete when its month is the current one or still to come."""
+    _, end = digest.month.bounds(digest.timezone)
+    return replace(digest, as_of=now) if now < end else digest
 
 
 def compute_digest(session: Session, partnership_id: int, month: Month) -> Digest:

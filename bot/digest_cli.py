@@ -98,6 +98,7 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
     from bot.digest import (
         Month,
         PartnershipNotFound,
+        as_of,
         balance_timezone,
         compute_digest,
         find_partnership,
@@ -125,7 +126,7 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"tandem: {exc}", file=sys.stderr)
                 return 1
             month = args.month or Month.last_complete(utcnow(), balance_timezone(partnership))
-            digest = compute_digest(session, partnership.id, month)
+            digest = as_of(compute_digest(session, partnership.id, month), utcnow())
         # Notes go to stderr so that --json output stays valid JSON.
         notes = sys.stderr if args.json else sys.stdout
         if args.json:

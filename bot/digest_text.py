@@ -51,6 +51,12 @@ BAND_EMOJI: dict[Band | None, str] = {
 }
 ARROWS: dict[Arrow, str] = {Arrow.UP: "↑", Arrow.DOWN: "↓"}
 
+# The one convention a reader needs for the directions: said once wherever counts appear.
+KUDOS_NOTE = (
+    "A thank-you (kudos) counts as given by whoever was thanked: they gave the help "
+    "being thanked for."
+)
+
 
 def band_word(band: Band | None) -> str:
     return band.value if band else NOT_ENOUGH_DATA
@@ -108,7 +114,7 @@ def reach_line(side: TeamLine) -> MetricLine | None:
 def flows_text(summary: PairSummary) -> str:
     a, b = summary.team_a.team.name, summary.team_b.team.name
     return (
-        f"{a} → {b}: {summary.flows_a_to_b} · {b} → {a}: {summary.flows_b_to_a} "
+        f"{a} gave {b} {summary.flows_a_to_b} · {b} gave {a} {summary.flows_b_to_a} "
         f"({summary.cross_events} cross-team flows); asks: {summary.asks}, "
         f"unanswered: {summary.asks_unanswered}"
     )
@@ -168,8 +174,11 @@ def render_table(digest: Digest) -> str:
         f"({digest.interdependence.value} partnership; months run midnight to midnight "
         f"in {digest.timezone}; aggregates only, no one is named)",
     ]
+    if digest.incomplete_note:
+        lines.append(f"Note: {digest.incomplete_note}")
     if digest.settings_problem:
         lines.append(f"Note: band settings ignored ({digest.settings_problem}); defaults used.")
+    lines.append(KUDOS_NOTE)
     for pair in digest.pairs:
         s = pair.summary
         lines += ["", f"== {pair.title} =="]
@@ -186,6 +195,7 @@ def render_table(digest: Digest) -> str:
             lines.append(f"  {number}. {tag}{step.text}")
         months = ", ".join(f"{h.month.key}: {h.a_to_b}/{h.b_to_a}" for h in pair.active_history)
         lines.append(
-            f"Flows by month ({s.team_a.team.name} → {s.team_b.team.name} / back): {months}"
+            f"Flows by month (what {s.team_a.team.name} gave {s.team_b.team.name} / "
+            f"what it got back): {months}"
         )
     return "\n".join(lines)

@@ -117,7 +117,13 @@ def build_view(
     member = load_member_home(session, services, workspace_id, user_id, now)
     default_tz = services.settings.default_timezone
     admin = load_admin_home(session, workspace_id, now, default_tz) if is_admin else None
-    return render(member, admin, notice)
+    # Before any setup, a member learns who can set Tandem up and what it will do.
+    admins = (
+        None
+        if home.has_partnership(session, workspace_id)
+        else tuple(sorted(services.settings.admin_user_ids))
+    )
+    return render(member, admin, notice, before_setup=admins)
 
 
 # --- the member's part ----------------------------------------------------------

@@ -541,13 +541,17 @@ def _post_update(record: store.KudosRecord, seconds: int, teams: dict[int, str])
 def cross_team_label(
     giver_team: int | None, receiver_teams: Sequence[int | None], teams: dict[int, str]
 ) -> str | None:
-    """ "Marketing → IT" when any receiver is in another team than the giver, else None."""
+    """ "Marketing thanks IT" when any receiver is in another team than the giver, else None.
+
+    Words, not an arrow: the balance counts a thank-you as given by the person
+    thanked, so an arrow from the thanking team would run against the digest's.
+    """
     others = [t for t in dict.fromkeys(receiver_teams) if t is not None and _crosses(giver_team, t)]
     if not others or giver_team is None:
         return None
-    return f"{teams.get(giver_team, 'one team')} → " + ", ".join(
-        teams.get(t, "another team") for t in others
-    )
+    names = [teams.get(t, "another team") for t in others]
+    thanked = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"{teams.get(giver_team, 'one team')} thanks {thanked}"
 
 
 # --- time ---------------------------------------------------------------------------

@@ -24,22 +24,22 @@ from storage.models import Partnership, PartnershipTeam, Team, TeamMembership
 from storage.org import find_member
 
 K = InteractionKind
-# What a flow is called from the member's side: as the one who gave, as the one who received.
-# Kudos count as given by the person thanked: they gave what was recognised.
+# What a flow is called from the member's side: as the one who gave, as the one who got it.
+# A thank-you counts as given by whoever was thanked: they gave what was thanked for.
 _GAVE_WORDS: dict[str, str] = {
     K.HELP_GIVEN: "help given",
     K.HELP_OFFERED: "help offered",
     K.SHADOWING: "shadowing hosted",
-    K.KUDOS: "kudos received",
-    K.KUDOS_SECOND: "kudos seconded for you",
+    K.KUDOS: "thanks you received for your help",
+    K.KUDOS_SECOND: "+1s on thanks for your help",
     K.MENTION: "named as a helper in a standup",
 }
 _TOOK_WORDS: dict[str, str] = {
     K.HELP_GIVEN: "help received",
     K.HELP_OFFERED: "offers of help",
     K.SHADOWING: "shadowing visits",
-    K.KUDOS: "kudos you gave",
-    K.KUDOS_SECOND: "kudos you seconded",
+    K.KUDOS: "thanks you gave for their help",
+    K.KUDOS_SECOND: "+1s you added to thanks",
     K.MENTION: "helpers you named in a standup",
 }
 
@@ -89,15 +89,16 @@ class OwnBalance:
         difference = self.took - self.gave
         if difference > 0:
             return (
-                f"You received {difference} more than you gave. To balance it: offer help on "
-                f"an ask from {other} in the joint standup, or host a shadowing session."
+                f"{other} gave you {difference} more than you gave them. To balance it: offer "
+                f"help on an ask from {other} in the joint standup, or host a shadowing session."
             )
         if difference < 0:
             return (
-                f"You gave {-difference} more than you received. To balance it: ask {other} "
-                "for help in the joint standup, or shadow someone there. Asking is part of it."
+                f"You gave {other} {-difference} more than they gave you. To balance it: ask "
+                f"{other} for help in the joint standup, or shadow someone there. Asking is "
+                "part of it."
             )
-        return "Even: you gave as much as you received. Keep it up."
+        return f"Even: you gave {other} as much as they gave you. Keep it up."
 
 
 def own_balances(

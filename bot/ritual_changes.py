@@ -38,10 +38,17 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PRESETS: dict[RitualKind, str] = {
     RitualKind.STANDUP: "weekdays_0930",
-    RitualKind.SHADOWING: "fortnightly_thursday_1500",
+    RitualKind.SHADOWING: "weekly_thursday_1500",
     RitualKind.KUDOS_PROMPT: "weekly_thursday_1500",
     RitualKind.DIGEST: "monthly_first_working_day_0900",
 }
+# What a new partnership starts with, in this order.
+STARTER_KINDS = (
+    RitualKind.SHADOWING,
+    RitualKind.STANDUP,
+    RitualKind.KUDOS_PROMPT,
+    RitualKind.DIGEST,
+)
 # Prompts to each member go out at their own local time; a round or a digest is one moment.
 MEMBER_LOCAL_KINDS = frozenset({RitualKind.STANDUP, RitualKind.KUDOS_PROMPT})
 STALE_MESSAGE = (
@@ -306,67 +313,23 @@ class RitualChanges:
         now: datetime,
     ) -> RitualSnapshot:
         """A ritual with its kind's defaults; a partnership runs at most one of each kind."""
-        chosen = PRESETS[preset or DEFAULT_PRESETS[kind]]
         with transaction(self.services.sessions) as session:
             partnership_id = home.find_partnership_id(session, workspace_id, partnership)
             if partnership_id is None:
                 raise RitualChangeError(
                     f"No partnership `{echo(partnership)}` here; `/tandem admin partnership list` names them."
                 )
-            existing = [
-                r
-                for r in ritual_store.list_for_partnership(session, partnership_id)
-                if r.kind == kind
-            ]
-            if existing:
-                raise RitualChangeError(
-                    f"That partnership already has a {kind.value.replace('_', ' ')} ritual "
-                    f"(#{existing[0].id}); edit that one instead."
-                )
-            [line] = home.partnership_lines(session, workspace_id, partnership_id)
-            fixed_zone = str(
-                line.settings.get("timezone") or self.services.settings.default_timezone
-            )
-            zone = timezone or (MEMBER_LOCAL if kind in MEMBER_LOCAL_KINDS else fixed_zone)
-            settings: dict[str, Any] = {}
-            _set(
-                settings,
-                "every_n_weeks",
-                chosen.every_n_weeks if chosen.every_n_weeks > 1 else None,
-            )
-            _set(
-                settings, "first_working_day_only", True if chosen.first_working_day_only else None
-            )
-            if kind is RitualKind.STANDUP:
-                derived = standup_time_and_days(chosen.cron)
-                if isinstance(derived, str):
-                    raise RitualChangeError(f"Preset `{preset}` does not suit a standup. {derived}")
-                settings.update(StandupSettings().to_dict())
-                settings.update(derived)
-                settings[CHANNEL_TZ_KEY] = fixed_zone
-            try:
-                created = ritual_store.create(
-                    session,
-                    partnership_id=partnership_id,
-                    kind=kind,
-                    cron=chosen.cron,
-                    timezone=zone,
-                    now=now,
-                    settings=settings,
-                )
-            except InvalidRitual as error:
-                raise RitualChangeError(str(error)) from None
-            audit.record(
+            return add_ritual(
                 session,
-                workspace_id=workspace_id,
                 actor=actor,
-                action="ritual.add",
-                target=f"ritual:{created.id}",
-                before=None,
-                after=created.audit_fields(),
+                workspace_id=workspace_id,
+                partnership_id=partnership_id,
+                kind=kind,
+                preset=preset,
+                timezone=timezone,
+                default_tz=self.services.settings.default_timezone,
                 now=now,
             )
-            return created
 
     def sync(
         self, actor: str, workspace_id: int, client: WebClient, now: datetime
@@ -388,6 +351,96 @@ class RitualChanges:
                 now=now,
             )
         return results
+
+
+def add_ritual(
+    session: Session,
+    *,
+    actor: str,
+    workspace_id: int,
+    partnership_id: int,
+    kind: RitualKind,
+    preset: str | None,
+    timezone: str | None,
+    default_tz: str,
+    now: datetime,
+    paused: bool = False,
+) -> RitualSnapshot:
+    """One ritual of `kind` with its defaults, audited, in the caller's transaction."""
+    chosen = PRESETS[preset or DEFAULT_PRESETS[kind]]
+    existing = [
+        r for r in ritual_store.list_for_partnership(session, partnership_id) if r.kind == kind
+    ]
+    if existing:
+        raise RitualChangeError(
+            f"That partnership already has a {kind.value.replace('_', ' ')} ritual "
+            f"(#{existing[0].id}); edit that one instead."
+        )
+    [line] = home.partnership_lines(session, workspace_id, partnership_id)
+    fixed_zone = str(line.settings.get("timezone") or default_tz)
+    zone = timezone or (MEMBER_LOCAL if kind in MEMBER_LOCAL_KINDS else fixed_zone)
+    settings: dict[str, Any] = {}
+    _set(settings, "every_n_weeks", chosen.every_n_weeks if chosen.every_n_weeks > 1 else None)
+    _set(settings, "first_working_day_only", True if chosen.first_working_day_only else None)
+    if kind is RitualKind.STANDUP:
+        derived = standup_time_and_days(chosen.cron)
+        if isinstance(derived, str):
+            raise RitualChangeError(f"Preset `{preset}` does not suit a standup. {derived}")
+        settings.update(StandupSettings().to_dict())
+        settings.update(derived)
+        settings[CHANNEL_TZ_KEY] = fixed_zone
+    try:
+        created = ritual_store.create(
+            session,
+            partnership_id=partnership_id,
+            kind=kind,
+            cron=chosen.cron,
+            timezone=zone,
+            now=now,
+            settings=settings,
+            paused=paused,
+        )
+    except InvalidRitual as error:
+        raise RitualChangeError(str(error)) from None
+    audit.record(
+        session,
+        workspace_id=workspace_id,
+        actor=actor,
+        action="ritual.add",
+        target=f"ritual:{created.id}",
+        before=None,
+        after=created.audit_fields(),
+        now=now,
+    )
+    return created
+
+
+def add_starter_rituals(
+    session: Session,
+    *,
+    actor: str,
+    workspace_id: int,
+    partnership_id: int,
+    default_tz: str,
+    now: datetime,
+    paused: bool = False,
+) -> list[RitualSnapshot]:
+    """The four rituals a new partnership starts with, each with its kind's defaults."""
+    return [
+        add_ritual(
+            session,
+            actor=actor,
+            workspace_id=workspace_id,
+            partnership_id=partnership_id,
+            kind=kind,
+            preset=None,
+            timezone=None,
+            default_tz=default_tz,
+            now=now,
+            paused=paused,
+        )
+        for kind in STARTER_KINDS
+    ]
 
 
 def _in_workspace(session: Session, workspace_id: int, ritual_id: int) -> RitualSnapshot:

@@ -370,7 +370,14 @@ def build_standup(
                 "chat.postMessage",
                 {
                     "channel": slack_id,
-                    **prompt_message(day_id, circle.info.name, other, cutoff, reminder=False),
+                    **prompt_message(
+                        day_id,
+                        circle.info.name,
+                        other,
+                        cutoff,
+                        reminder=False,
+                        local_hour=target.fire_at.astimezone(target.zone).hour,
+                    ),
                 },
                 channel_key=slack_id,
             )

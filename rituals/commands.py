@@ -73,8 +73,10 @@ ADMIN_USAGE: tuple[tuple[str, str], ...] = (
     ("/tandem admin team sync [name]", "Re-read team membership from Slack now."),
     (
         "/tandem admin partnership add <TeamA> <TeamB> channel=#joint leaders=@a,@b "
-        "type=reciprocal|sequential|pooled",
-        "Pair two or more teams around a joint channel.",
+        "type=reciprocal|sequential|pooled [paused]",
+        "Pair two or more teams around a joint channel, with its four rituals: weekly "
+        "shadowing, weekday standups, a weekly kudos prompt and the monthly digest "
+        "(`paused`: they wait until you resume them).",
     ),
     ("/tandem admin partnership list", "List partnerships."),
     ("/tandem admin partnership remove <name>", "Remove a partnership and its rituals."),
@@ -193,6 +195,7 @@ class AddPartnership:
     leader_ids: tuple[str, ...]
     interdependence: InterdependenceType
     name: str
+    paused: bool = False  # its starter rituals begin paused
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +304,11 @@ def _words(text: str) -> list[str] | CommandError:
         return CommandError('A quote is not closed. Put names with spaces in "double quotes".')
 
 
+def is_team_name(name: str) -> bool:
+    """Whether `name` can name a team (the same rule `team add` applies)."""
+    return _TEAM_NAME.match(name) is not None
+
+
 def _valid_team_name(name: str) -> CommandError | None:
     if not _TEAM_NAME.match(name):
         return CommandError(
@@ -404,9 +412,12 @@ def _parse_partnership(rest: str) -> AdminCommand | CommandError:
         return words
     teams: list[str] = []
     options: dict[str, str] = {}
+    paused = False
     for word in words:
         key, eq, value = word.partition("=")
-        if eq and key.lower() in ("channel", "leaders", "type", "name"):
+        if not eq and word.lower() == "paused":
+            paused = True
+        elif eq and key.lower() in ("channel", "leaders", "type", "name"):
             options[key.lower()] = value
         elif eq:
             return CommandError(
@@ -439,7 +450,7 @@ def _parse_partnership(rest: str) -> AdminCommand | CommandError:
     except ValueError:
         return CommandError(f"`type={raw_type}` is not one of reciprocal, sequential, pooled.")
     name = options.get("name") or " + ".join(teams)
-    return AddPartnership(tuple(teams), channel[0].channel_id, leaders, kind, name)
+    return AddPartnership(tuple(teams), channel[0].channel_id, leaders, kind, name, paused)
 
 
 def _parse_holiday(rest: str) -> AdminCommand | CommandError:

@@ -247,6 +247,14 @@ def team_names(session: Session, team_ids: list[int]) -> dict[int, str]:
     }
 
 
+def has_partnership(session: Session, workspace_id: int) -> bool:
+    """Whether anyone has set Tandem up in the workspace yet."""
+    found = session.scalar(
+        select(Partnership.id).where(Partnership.workspace_id == workspace_id).limit(1)
+    )
+    return found is not None
+
+
 def find_partnership_id(session: Session, workspace_id: int, name_or_id: str) -> int | None:
     """A partnership of the workspace by id or (case-insensitive) name."""
     text = name_or_id.strip()

@@ -19,8 +19,9 @@ COMMAND = "/tandem"
 
 
 def build_router(services: Services) -> CommandRouter:
-    router = CommandRouter()
-    router.add("admin", AdminCommands(services, AdminCheck(services.settings.admin_user_ids)))
+    is_admin = AdminCheck(services.settings.admin_user_ids)
+    router = CommandRouter(is_admin)
+    router.add("admin", AdminCommands(services, is_admin))
     router.add("kudos", KudosService(services))
     router.add("standup", StandupCommand(services))
     router.add("pair", ShadowingService(services).pair_command)
@@ -44,8 +45,8 @@ def register(app: App, services: Services) -> None:
     def answered_in_ack(body) -> bool:  # type: ignore[no-untyped-def]
         return router.answered_in_ack(body)
 
-    def tandem_help(ack, body) -> None:  # type: ignore[no-untyped-def]
-        router.answer(ack, body)
+    def tandem_help(ack, body, client) -> None:  # type: ignore[no-untyped-def]
+        router.answer(ack, body, client)
 
     def run_subcommand(body, respond, client) -> None:  # type: ignore[no-untyped-def]
         router.work(body, respond, client, services)

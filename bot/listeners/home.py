@@ -21,8 +21,9 @@ from slack_sdk.errors import SlackApiError
 from bot.admin import AdminCheck
 from bot.clock import utcnow
 from bot.commands import CommandRequest, Reply
+from bot.first_run import FirstRun
 from bot.home import publish_home
-from bot.listeners.lazy import acked
+from bot.listeners.lazy import acked, logged
 from bot.member_commands import OPT_KINDS, MemberCommands
 from bot.ritual_changes import RitualChangeError, RitualChanges, words
 from bot.ritual_form import (
@@ -61,6 +62,7 @@ from bot.views.ritual_edit import (
     edit_modal,
     message_modal,
 )
+from bot.views.setup import SETUP_ACTION, SETUP_CALLBACK
 from rituals.interactions import RitualKind
 from rituals.schedule import MEMBER_LOCAL, validate_timezone
 from rituals.slack_text import record_id
@@ -79,6 +81,7 @@ _WHAT = {
     EDIT_ACTION: "edit rituals",
     ADD_ACTION: "add rituals",
     SYNC_ACTION: "sync teams",
+    SETUP_ACTION: "set Tandem up",
 }
 
 
@@ -535,3 +538,17 @@ def register(app: App, services: Services) -> None:
     @app.view(ADD_CALLBACK)
     def add_submitted(ack, body, client) -> None:  # type: ignore[no-untyped-def]
         listeners.submit_add(ack, body, client)
+
+    first_run = FirstRun(services, listeners.is_admin)
+
+    def open_setup(body, client) -> None:  # type: ignore[no-untyped-def]
+        first_run.open_form(body, client)
+
+    def setup_submitted(ack, body, client) -> None:  # type: ignore[no-untyped-def]
+        first_run.submit(ack, body, client)
+
+    def setup_after(body, client) -> None:  # type: ignore[no-untyped-def]
+        first_run.after_submit(body, client, listeners.refresh)
+
+    app.action(SETUP_ACTION)(**acked(open_setup))
+    app.view(SETUP_CALLBACK)(ack=setup_submitted, lazy=[logged(setup_after)])

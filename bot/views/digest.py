@@ -22,6 +22,7 @@ from slack_sdk.models.views import View
 
 from bot.digest_text import (
     BAND_EMOJI,
+    KUDOS_NOTE,
     METRIC_NAMES,
     band_word,
     flows_text,
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
     from bot.digest import Digest, PairDigest
     from bot.member_balance import OwnBalance
 
-KUDOS_NOTE = "Kudos count for the person thanked: they gave what was recognised."
 
 EXPLAIN_ACTION_ID = "digest_explain"
 EXPLAIN_CALLBACK_ID = "digest_explain_modal"
@@ -45,7 +45,7 @@ EXPLAIN_BUTTON_TEXT = "What do these numbers mean?"
 # Slack refuses messages with more than 50 blocks; each pair takes four.
 MAX_BLOCKS = 50
 _BLOCKS_PER_PAIR = 4
-_FRAME_BLOCKS = 4
+_FRAME_BLOCKS = 5
 
 
 def _field(name: str, body: str) -> MarkdownTextObject:
@@ -142,10 +142,17 @@ def digest_message(digest: Digest, *, with_chart: bool) -> dict[str, Any]:
             )
         ),
     ]
+    if digest.incomplete_note:
+        blocks.append(
+            ContextBlock(
+                elements=[MarkdownTextObject(text=f":hourglass: {escape(digest.incomplete_note)}")]
+            )
+        )
     for pair in shown:
         blocks += _pair_blocks(pair)
     footer = [
         f"Months run midnight to midnight in {digest.timezone}.",
+        KUDOS_NOTE,
         "The chart below shows both directions, this month and month by month."
         if with_chart
         else "",
@@ -167,36 +174,51 @@ def digest_message(digest: Digest, *, with_chart: bool) -> dict[str, Any]:
 
 DEFINITIONS: tuple[tuple[str, str], ...] = (
     (
-        "Give share and reciprocity",
-        "Of all cross-team flows this month (help, kudos, shadowing, standup mentions), the "
-        "share each team gave. Reciprocity restates it: 1.00 is 50/50, 0.80 is 60/40, 0 is "
-        "one way only. Kudos count for whoever was thanked: they gave the thing recognised.",
+        "Cross-team flows",
+        "Something one team gave the other this month: help offered or given, a shadowing "
+        "session hosted, a standup mention as a helper, or a thank-you. " + KUDOS_NOTE,
     ),
     (
-        "Reach",
-        "The share of a team's members with at least one cross-team tie: two or more "
+        "Give share",
+        "Of all cross-team flows between the two teams, the share each team gave. 50/50 is "
+        "perfectly even.",
+    ),
+    (
+        "Reciprocity",
+        "The same balance as one number: 1.00 is 50/50, 0.80 is 60/40, 0 means only one team gave.",
+    ),
+    (
+        "Reach (one per team)",
+        "The share of a team's members with at least one tie across: two or more "
         "interactions with the same person in the other team this month.",
     ),
     (
         "Boundary openness",
-        "How likely a pair of people across the boundary is to have been in contact, "
-        "compared with a pair inside one team (the density-rescaled E-I index, −1 to +1). "
-        "0 means as likely; −0.3 means about half as likely.",
+        "Whether people deal with the other team as often as with their own: 0 means just "
+        "as often, −0.3 about half as often, +1 only across, −1 never across.",
     ),
     (
-        "Top-two share and Gini",
-        "Whether cross-team work rests on a few people: the share of cross-team flows that "
-        "involve the two busiest people, and the Gini coefficient of each member's count "
-        "(0 = everyone equally involved, near 1 = a few carry it all).",
+        "Top-two share",
+        "The share of cross-team flows that involve the two busiest people: high means the "
+        "link rests on two people.",
+    ),
+    (
+        "Spread of the work (Gini)",
+        "How evenly cross-team work is spread over everyone: 0 means everyone takes part "
+        "equally, near 1 means a few carry it all.",
     ),
     (
         "Blockers naming the other team",
         "Of the standup blockers written by either team, the share that name the other team.",
     ),
     (
-        "Median wait and unanswered asks",
-        "For cross-team asks raised in the standup: the median time until the other team "
-        "first offered help, and the share nobody had offered to help with by the month's end.",
+        "Median wait for an ask",
+        "For asks to the other team raised in the standup: the median time until someone "
+        "there first offered help.",
+    ),
+    (
+        "Asks unanswered",
+        "The share of those asks nobody had offered to help with by the month's end.",
     ),
     (
         "Colours, arrows and hidden teams",
@@ -210,19 +232,11 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
 
 
 def explain_modal() -> dict[str, Any]:
+    """Every number the digest shows, explained in the modal itself."""
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=f"*{title}*\n{body}"))
         for title, body in DEFINITIONS
     ]
-    blocks.append(
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(
-                    text="The full definitions and default bands are in Tandem's docs/balance.md."
-                )
-            ]
-        )
-    )
     view = View(
         type="modal",
         callback_id=EXPLAIN_CALLBACK_ID,
@@ -249,11 +263,12 @@ def own_balance_reply(balances: list[OwnBalance]) -> dict[str, Any]:
     blocks = [HeaderBlock(text="Your give and take this month")]
     for balance in balances:
         lines = [f"*{escape(balance.partnership)}*, {balance.month_label} so far"]
+        other = escape(" and ".join(balance.other_teams) or "the other team")
         if balance.empty:
             lines.append(f"{NOT_ENOUGH_ACTIVITY.capitalize()}.")
         else:
-            lines.append(f"You gave {balance.gave}: {balance.given_text}")
-            lines.append(f"You received {balance.took}: {balance.received_text}")
+            lines.append(f"You gave {other} {balance.gave}: {balance.given_text}")
+            lines.append(f"{other} gave you {balance.took}: {balance.received_text}")
         blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines))))
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=escape(balance.advice))]))
     blocks.append(
@@ -265,5 +280,5 @@ def own_balance_reply(balances: list[OwnBalance]) -> dict[str, Any]:
             ]
         )
     )
-    text = escape("; ".join(f"{b.partnership}: gave {b.gave}, received {b.took}" for b in balances))
+    text = escape("; ".join(f"{b.partnership}: you gave {b.gave}, got {b.took}" for b in balances))
     return {"text": text, "blocks": [b.to_dict() for b in blocks]}

@@ -31,6 +31,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.member_balance import OwnBalance
+from bot.views.setup import admin_invitation, member_before_setup
 from bot.views.shadowing import PairStatus, pair_status_message, slack_time
 from rituals.interactions import RitualKind
 from rituals.slack_text import escape
@@ -125,12 +126,22 @@ class AdminHome:
 
 
 def home_view(
-    member: MemberHome | None, admin: AdminHome | None, notice: str | None = None
+    member: MemberHome | None,
+    admin: AdminHome | None,
+    notice: str | None = None,
+    *,
+    before_setup: Sequence[str] | None = None,
 ) -> dict[str, Any]:
+    """`before_setup`: the configured admins, when the workspace has no partnership yet."""
     blocks: list[Block] = []
     if notice:
         blocks.append(_section(f":information_source: {notice}"))
-    blocks += member_blocks(member)
+    if admin is not None and not admin.partnerships:
+        blocks += admin_invitation()
+    elif before_setup is not None and (member is None or not member.in_team):
+        blocks += member_before_setup(before_setup)
+    else:
+        blocks += member_blocks(member)
     if admin is not None:
         blocks += admin_blocks(admin, MAX_BLOCKS - len(blocks))
     return View(type="home", blocks=blocks).to_dict()
@@ -171,11 +182,8 @@ def _standup_text(member: MemberHome) -> str:
         if line.next_at is None:
             lines.append(f"None coming up{where}. {line.note}".strip())
             continue
-        local = line.next_at.astimezone(ZoneInfo(member.zone))
-        lines.append(
-            f"{slack_time(line.next_at)}{where}: {local:%a %d %b, %H:%M} your time "
-            f"({member.zone}). {line.note}".strip()
-        )
+        # One time, in the reader's own zone (Slack renders the token for each viewer).
+        lines.append(f"{slack_time(line.next_at)}{where}. {line.note}".strip())
     lines += _more(len(member.standups) - MAX_LIST_LINES, "standup")
     return "\n".join(lines)
 
@@ -194,12 +202,16 @@ def _month_text(member: MemberHome) -> str:
         + (f" · +1s on yours: {k.seconds_received}" if k.seconds_received else ""),
     ]
     for balance in member.balances[:MAX_LIST_LINES]:
+        other = " and ".join(balance.other_teams) or "the other team"
         lines.append(
-            f"Give and take in {escape(balance.partnership)}: you gave {balance.gave}, "
-            f"received {balance.took}. {escape(balance.advice)}"
+            f"Give and take in {escape(balance.partnership)}: you gave {escape(other)} "
+            f"{balance.gave}, {escape(other)} gave you {balance.took}. {escape(balance.advice)}"
         )
     lines += _more(len(member.balances) - MAX_LIST_LINES, "partnership")
-    lines.append("_Only you see these numbers; leaders only ever see team totals._")
+    lines.append(
+        "_Only you see these numbers; leaders only ever see team totals. "
+        "In give and take, a thank-you counts as given by whoever was thanked._"
+    )
     return "\n".join(lines)
 
 
@@ -264,12 +276,7 @@ def admin_blocks(admin: AdminHome, budget: int) -> list[Block]:
         ),
     ]
     if not admin.partnerships:
-        blocks.append(
-            _section(
-                "No partnerships yet: `/tandem admin partnership add Marketing IT channel=#mkt-it "
-                "leaders=@ana,@raj` creates one."
-            )
-        )
+        blocks.append(_section("No partnerships yet: *Set up Tandem* above creates the first."))
         return blocks
     total_rituals = sum(len(p.rituals) for p in admin.partnerships)
     shown_rituals = shown_partnerships = 0
@@ -330,15 +337,22 @@ def _ritual(row: RitualRow, default_tz: str) -> list[Block]:
     ritual = row.ritual
     title = KIND_TITLES.get(ritual.kind, ritual.kind)
     state = ":double_vertical_bar: *Paused*" if ritual.paused else "Running"
-    if row.next_at is not None:
-        where = f" (in {default_tz})" if ritual.is_member_local else ""
-        when = f"next {slack_time(row.next_at)}{where}"
-    else:
+    if row.next_at is None:
         when = "no next firing"
-    text = (
-        f"*{title}* #{ritual.id} · {escape(row.schedule_text)}\n"
-        f"{state} · {when} · posts in <#{ritual.channel_id}>"
-    )
+    elif ritual.is_member_local:
+        # Each person at their own wall time: the day, and the time as everyone reads it.
+        local = row.next_at.astimezone(ZoneInfo(default_tz))
+        when = f"next {slack_time(row.next_at, '{date_short_pretty}')}, {local:%H:%M} each person's time"
+    else:
+        when = f"next {slack_time(row.next_at)}"
+    if ritual.kind == RitualKind.DIGEST.value:
+        copy = ritual.settings.get("leaders_channel")
+        where = "goes to the leaders by DM" + (
+            f" and to <#{copy}>" if isinstance(copy, str) and copy else ""
+        )
+    else:
+        where = f"posts in <#{ritual.channel_id}>"
+    text = f"*{title}* #{ritual.id} · {escape(row.schedule_text)}\n{state} · {when} · {where}"
     value = str(ritual.id)
     toggle = (
         ButtonElement(action_id=RESUME_ACTION, text="Resume", value=value, style="primary")

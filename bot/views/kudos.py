@@ -76,7 +76,7 @@ class PostContent:
     receiver_ids: tuple[str, ...]
     reason: str  # Slack-escaped, as it will be posted
     values: tuple[str, ...]
-    cross_team: str | None  # e.g. "Marketing → IT", None when not cross-team
+    cross_team: str | None  # e.g. "Marketing thanks IT", None when not cross-team
     link: str | None
 
 

@@ -66,15 +66,34 @@ def _when(moment: datetime, fmt: str = "{time}") -> str:
 # --- prompt -----------------------------------------------------------------
 
 
+def greeting(local_hour: int | None) -> str:
+    """A greeting that fits the member's own hour (a standup can be set for any time)."""
+    if local_hour is None:
+        return "Hello!"
+    if 5 <= local_hour < 12:
+        return "Good morning!"
+    if 12 <= local_hour < 18:
+        return "Good afternoon!"
+    if 18 <= local_hour < 23:
+        return "Good evening!"
+    return "Hello!"
+
+
 def prompt_message(
-    day_id: int, partnership: str, other_team: str, cutoff: datetime, *, reminder: bool
+    day_id: int,
+    partnership: str,
+    other_team: str,
+    cutoff: datetime,
+    *,
+    reminder: bool,
+    local_hour: int | None = None,
 ) -> dict[str, Any]:
     """The DM that asks a member for today's standup (or reminds them once)."""
     if reminder:
         text = f"Reminder: your joint standup for {escape(partnership)} closes at {_when(cutoff)}."
     else:
         text = (
-            f"Good morning! Time for the joint standup with {escape(other_team)} "
+            f"{greeting(local_hour)} Time for the joint standup with {escape(other_team)} "
             f"({escape(partnership)}). Answer by {_when(cutoff)} to be in today's summary."
         )
     button = ButtonElement(

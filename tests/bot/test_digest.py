@@ -17,16 +17,17 @@ from bot.digest import (
     LEADER_PREFIX,
     Month,
     PartnershipNotFound,
+    as_of,
     build_occurrences,
     compute_digest,
     digest_ritual_defaults,
     find_partnership,
     render,
 )
-from bot.digest_text import render_table
+from bot.digest_text import METRIC_NAMES, render_table
 from bot.outbox import FILES_UPLOAD_V2
 from bot.ritual_builders import default_registry
-from bot.views.digest import EXPLAIN_ACTION_ID, EXPLAIN_CALLBACK_ID, explain_modal
+from bot.views.digest import DEFINITIONS, EXPLAIN_ACTION_ID, EXPLAIN_CALLBACK_ID, explain_modal
 from rituals.balance import NOT_ENOUGH_ACTIVITY, Action, Band, Metric
 from rituals.interactions import InteractionKind, InterdependenceType, RitualKind
 from storage import kudos as kudos_store
@@ -305,9 +306,44 @@ def test_team_names_cannot_become_mentions(session_factory: sessionmaker[Session
 def test_the_explanation_modal_defines_every_number() -> None:
     view = explain_modal()
     assert view["type"] == "modal" and view["callback_id"] == EXPLAIN_CALLBACK_ID
-    text = json.dumps(view)
-    for word in ("Give share", "Reach", "openness", "Gini", "Blockers", "Median wait", "hidden"):
-        assert word in text
+    text = json.dumps(view, ensure_ascii=False)
+    # Every metric the digest shows, by the name it shows, is explained in Slack itself.
+    for name in METRIC_NAMES.values():
+        assert f"*{name}" in text, name
+    assert ".md" not in text and "docs/" not in text and "github" not in text.lower()
+    assert "counts as given by whoever was thanked" in text
+    openness = next(body for title, body in DEFINITIONS if title == "Boundary openness")
+    assert openness.count(". ") == 0 and openness.endswith(".")  # one sentence
+
+
+def test_a_digest_for_a_month_not_over_says_it_is_incomplete(
+    session_factory: sessionmaker[Session],
+) -> None:
+    world = seed_world(session_factory)
+    add(session_factory, busy_month(world, MARCH, 6, 18))
+    during = datetime(2025, 3, 20, 12, 0, tzinfo=UTC)
+    current = as_of(digest_for(session_factory, world), during)
+    note = "March 2025 is not over: these are the numbers up to 20 March 13:00, so they are incomplete."
+    assert current.incomplete_note == note
+    assert note in render_table(current) and note in _message_text(render(current).message)
+    future = as_of(digest_for(session_factory, world, Month(2025, 5)), during)
+    assert "May 2025 has not started yet" in render_table(future)
+    # A month that is over, in the partnership's zone, says nothing of the kind.
+    over = as_of(digest_for(session_factory, world), datetime(2025, 3, 31, 23, 0, tzinfo=UTC))
+    assert over.incomplete_note is None and "incomplete" not in render_table(over)
+
+
+def test_the_digest_says_who_gave_what_in_words_with_the_kudos_convention(
+    session_factory: sessionmaker[Session],
+) -> None:
+    world = seed_world(session_factory)
+    add(session_factory, busy_month(world, MARCH, 6, 18))
+    digest = digest_for(session_factory, world)
+    table = render_table(digest)
+    message = _message_text(render(digest).message)
+    for text in (table, message):
+        assert "Marketing gave IT 6 · IT gave Marketing 18" in text
+        assert text.count("counts as given by whoever was thanked") == 1
 
 
 # --- delivery --------------------------------------------------------------------------
@@ -455,6 +491,15 @@ def test_cli_prints_the_table_without_a_slack_token(
     out = capsys.readouterr().out
     assert "Interdependence balance: Marketing + IT, March 2025" in out
     assert "Give share" in out and "Marketing 25% · IT 75%" in out and "Next steps:" in out
+
+
+def test_cli_says_a_month_not_over_is_incomplete(
+    cli_env: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("bot.clock.utcnow", lambda: datetime(2025, 3, 20, 12, 0, tzinfo=UTC))
+    assert main(["digest", "--partnership", "marketing + it", "--month", "2025-03"]) == 0
+    out = capsys.readouterr().out
+    assert "Note: March 2025 is not over" in out and "so they are incomplete" in out
 
 
 def test_cli_prints_json_and_writes_the_chart(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -149,9 +150,10 @@ def test_members_see_no_admin_controls() -> None:
     assert not set(_action_ids(view)) & set(ADMIN_ACTIONS)
     text = _texts(view)
     assert "Admin" not in text
-    assert "Your next standup prompt" in text and "your time (Europe/London)" in text
+    assert "Your next standup prompt" in text and "<!date^" in text
+    assert "(Europe/London)" not in text
     assert "Kudos given: 3" in text and "received: 4" in text
-    assert "you gave 2, received 1" in text
+    assert "you gave IT 2, IT gave you 1" in text
     # Opted out of shadowing: its box is not ticked; away until the 20th: the picker shows it.
     [switches] = [b for b in view["blocks"] if b.get("block_id") == "home_rituals"]
     ticked = {o["value"] for o in switches["elements"][0]["initial_options"]}
@@ -171,3 +173,37 @@ def test_someone_in_no_team_gets_a_welcome_not_an_error() -> None:
 def test_a_notice_leads_the_home() -> None:
     view = home_view(_member(), None, notice="Only Tandem admins can change rituals.")
     assert "Only Tandem admins" in json.dumps(view["blocks"][0])
+
+
+def test_ritual_rows_show_each_time_once_and_where_each_ritual_goes() -> None:
+    standup = _ritual(1, 1)
+    digest = RitualRow(
+        replace(
+            standup.ritual, id=2, kind="digest", timezone="Europe/Berlin", cron="0 9 1-3 * 1-5"
+        ),
+        "On the first working day of each month at 09:00, Europe/Berlin",
+        NOW,
+    )
+    line = PartnershipLine(1, "P", "CJOINT", "reciprocal", {}, (), ("UL1",))
+    admin = AdminHome((PartnershipSection(line, (standup, digest)),), OutboxCounts(0, 0, 0), "UTC")
+    text = _texts(home_view(None, admin))
+    stamp = int(NOW.timestamp())
+    # Member-local: the day as a token, the wall time as everyone reads it; no "(in UTC)".
+    assert f"next <!date^{stamp}^{{date_short_pretty}}|" in text
+    assert f"{NOW:%H:%M} each person's time" in text and "posts in <#CJOINT>" in text
+    assert "(in UTC)" not in text
+    assert text.count(f"<!date^{stamp}^") == 2
+    assert "goes to the leaders by DM" in text and text.count("posts in") == 1
+
+
+def test_before_any_setup_admins_are_invited_and_members_told_who_can() -> None:
+    empty = AdminHome((), OutboxCounts(0, 0, 0), "UTC")
+    admin_view = home_view(None, empty, before_setup=("UADMIN",))
+    assert "tandem_setup_open" in _action_ids(admin_view)
+    assert "Set up Tandem" in _texts(admin_view)
+    member_view = home_view(None, None, before_setup=("UADMIN", "UBOSS"))
+    text = _texts(member_view)
+    assert "<@UADMIN>, <@UBOSS>" in text and "isn't set up" in text
+    assert "Joint standup" in text and "tandem_setup_open" not in _action_ids(member_view)
+    # Once a partnership exists, someone in no team gets the ordinary welcome.
+    assert "isn't set up" not in _texts(home_view(None, None))

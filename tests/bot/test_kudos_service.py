@@ -145,7 +145,8 @@ def test_plain_messages_name_people_without_markup() -> None:
 
 def test_cross_team_label_names_the_other_teams() -> None:
     teams = {1: "Marketing", 2: "IT", 3: "Sales"}
-    assert cross_team_label(1, [2, 1, 3, 2], teams) == "Marketing → IT, Sales"
+    assert cross_team_label(1, [2, 1, 3, 2], teams) == "Marketing thanks IT and Sales"
+    assert cross_team_label(2, [1], teams) == "IT thanks Marketing"
     assert cross_team_label(1, [1], teams) is None
     assert cross_team_label(None, [2], teams) is None
 

@@ -6,7 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -30,7 +30,7 @@ from bot.standup import (
 )
 from bot.tick import run_now, tick
 from bot.views.rich_text import from_mrkdwn, input_to_mrkdwn, to_mrkdwn
-from bot.views.standup import answer_message, summary_message
+from bot.views.standup import answer_message, greeting, summary_message
 from rituals.interactions import InteractionKind, InterdependenceType
 from rituals.standup import (
     ANSWER_LENGTH_LIMIT,
@@ -250,6 +250,25 @@ def test_custom_days_time_fixed_cutoff_and_questions_are_read_from_ritual_settin
 
 
 # --- the builder -------------------------------------------------------------------------
+
+
+def test_the_prompt_greets_for_the_members_own_hour(services: Services) -> None:
+    world = seed(services, settings=StandupSettings(local_time=time(14, 0)))
+    tick(services, MONDAY + timedelta(hours=14, seconds=10))  # 14:00 in London
+    [prompt] = [r for k, r in by_key(world).items() if ":prompt:UM1" in k]
+    text = json.dumps(prompt.payload)
+    assert "Good afternoon! Time for the joint standup" in text and "Good morning" not in text
+    assert [greeting(h) for h in (6, 9, 12, 17, 18, 22, 23, 3, None)] == [
+        "Good morning!",
+        "Good morning!",
+        "Good afternoon!",
+        "Good afternoon!",
+        "Good evening!",
+        "Good evening!",
+        "Hello!",
+        "Hello!",
+        "Hello!",
+    ]
 
 
 def test_members_are_prompted_at_their_own_0930_with_one_reminder_before_the_cutoff(

@@ -45,7 +45,8 @@ def test_team_and_partnership_setup_round_trip(bot: RunningBot) -> None:
         bot,
         "admin partnership add Marketing IT channel=<#CJOINT|mkt-it> leaders=<@UM1|a>,<@UI1|b> type=reciprocal",
     )
-    assert "Partnership *Marketing + IT* created" in partnership
+    assert "*Marketing + IT* runs between *Marketing* and *IT*" in partnership
+    assert "First standup prompts:" in partnership
     assert "1 partnerships" in _reply(bot, "admin partnership list")
 
     with bot.services.sessions() as session:
@@ -64,7 +65,7 @@ def test_team_and_partnership_setup_round_trip(bot: RunningBot) -> None:
             members["UGONE"].is_deleted and members["UROBOT"].is_bot and members["UGUEST"].is_guest
         )
         actions = [a.action for a in session.scalars(select(AuditLog).order_by(AuditLog.id))]
-        assert actions == ["team.add", "team.add", "partnership.add"]
+        assert actions == ["team.add", "team.add", "partnership.add"] + ["ritual.add"] * 4
         entry = session.scalars(select(AuditLog).where(AuditLog.action == "partnership.add")).one()
         assert entry.actor_user_id == ADMIN and entry.before is None
         assert entry.after == {

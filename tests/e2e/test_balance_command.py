@@ -55,12 +55,30 @@ def test_a_member_sees_their_own_give_and_take_and_what_would_balance_it(
     rows += flows(world, "IT", "UIT3", "Marketing", "UMAR3", in_month(MARCH), 5)  # someone else's
     add(bot.services.sessions, rows)
     text = reply(bot, "balance", "UMAR2")
-    assert "You gave 1: 1× shadowing hosted" in text
-    assert "You received 3: 3× help received" in text
-    assert "received 2 more than you gave" in text and "offer help on an ask from IT" in text
+    assert "You gave IT 1: 1× shadowing hosted" in text
+    assert "IT gave you 3: 3× help received" in text
+    assert "IT gave you 2 more than you gave them" in text
+    assert "offer help on an ask from IT" in text
     assert "March 2025 so far" in text
     for other in ("UIT1", "UIT2", "UIT3", "UMAR3", "IT person", "Marketing person"):
         assert other not in text
+
+
+def test_a_kudos_giver_reads_the_thanks_they_gave_as_something_they_got(
+    bot: RunningBot, world: World
+) -> None:
+    # UMAR2 thanked UIT1: the interaction runs from the person thanked to the one thanking.
+    add(
+        bot.services.sessions,
+        flows(world, "IT", "UIT1", "Marketing", "UMAR2", in_month(MARCH), 1, K.KUDOS),
+    )
+    text = reply(bot, "balance", "UMAR2")
+    assert "IT gave you 1: 1× thanks you gave for their help" in text
+    assert "You received" not in text and "You gave IT 0" in text
+    # The convention is said once, in plain words, beside the numbers.
+    assert text.count("counts as given by whoever was thanked") == 1
+    thanked = reply(bot, "balance", "UIT1")
+    assert "You gave Marketing 1: 1× thanks you received for your help" in thanked
 
 
 def test_without_activity_the_reply_says_so_and_what_to_try(bot: RunningBot, world: World) -> None:

@@ -16,13 +16,28 @@ from tests.fakes.signed import sign
 
 
 def test_help_round_trip(bot: RunningBot) -> None:
-    response = bot.slack.command("help")
+    response = bot.slack.command("help", user_id=ADMIN)
     assert response.status == 200
     body = response.json()
     assert "Tandem commands" in body["text"]
     rendered = json.dumps(body["blocks"])
     for name in bot_subcommands(bot):
         assert f"/tandem {name}" in rendered
+    assert "/tandem admin partnership add" in rendered
+
+
+def test_help_shows_admin_commands_only_to_admins(bot: RunningBot) -> None:
+    bot.fake.add_user("UMEMBER", tz="Europe/London")
+    bot.fake.add_user("UOWNER", is_owner=True)
+    for user_id in ("UMEMBER", "UNKNOWN"):
+        body = bot.slack.command("help", user_id=user_id).json()
+        shown = json.dumps(body)
+        assert "/tandem kudos" in shown and "/tandem balance" in shown
+        assert "/tandem admin" not in shown and "admin" not in body["text"]
+        # An unknown word's help is the member's too.
+        assert "/tandem admin" not in json.dumps(bot.slack.command("nope", user_id=user_id).json())
+    owner = json.dumps(bot.slack.command("help", user_id="UOWNER").json())
+    assert "/tandem admin partnership add" in owner
 
 
 def bot_subcommands(bot: RunningBot) -> list[str]:

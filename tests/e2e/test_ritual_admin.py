@@ -256,7 +256,8 @@ def test_digest_leaders_and_bands_and_shadowing_settings_are_checked_by_their_ki
     saved_shadowing = ritual(world, "shadowing")
     assert saved_shadowing is not None and saved_shadowing.settings["pair_size"] == 3
     assert saved_shadowing.settings["workday_start"] == "08:30"
-    assert saved_shadowing.settings["every_n_weeks"] == 2  # the preset's, kept
+    # The weekly preset's schedule, kept.
+    assert saved_shadowing.cron == "0 15 * * 4" and "every_n_weeks" not in saved_shadowing.settings
 
 
 def test_changing_the_schedule_redraws_the_preview(world: HomeWorld) -> None:
@@ -542,7 +543,7 @@ def test_slash_commands_list_reschedule_pause_resume_run_add_delete_and_audit(
         f"`#{standup_id}` *Standup* · Weekdays at 09:30, each member's local time · next <!date^"
         in listing
     )
-    assert f"`#{shadowing_id}` *Shadowing* · Every other Thursday at 15:00, UTC" in listing
+    assert f"`#{shadowing_id}` *Shadowing* · Every Thursday at 15:00, UTC" in listing
 
     text = reply(world, f'admin ritual {standup_id} schedule "0 8 * * 1-5" tz=Europe/London')
     assert f"Rescheduled standup #{standup_id}: Weekdays at 08:00, Europe/London." in text
@@ -594,7 +595,7 @@ def test_slash_ritual_commands_are_for_admins_only(world: HomeWorld) -> None:
 def test_pause_and_resume_take_effect_at_the_next_tick(world: HomeWorld) -> None:
     shadowing_id = world.rituals["shadowing"]
     reply(world, f"admin ritual {shadowing_id} pause")
-    thursday = datetime(2026, 1, 22, 15, 0, 5, tzinfo=UTC)  # the fortnightly slot
+    thursday = datetime(2026, 1, 22, 15, 0, 5, tzinfo=UTC)  # a weekly slot
     tick(world.bot.services, thursday)
     with world.bot.services.sessions() as session:
         assert session.scalar(select(func.count()).where(Occurrence.ritual_id == shadowing_id)) == 0

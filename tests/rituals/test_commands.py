@@ -142,6 +142,17 @@ def test_mydata_takes_no_words() -> None:
                 ("Marketing", "IT"), "C1", ("U1",), InterdependenceType.POOLED, "Marketing + IT"
             ),
         ),
+        (
+            "partnership add Marketing IT Paused channel=<#C1> leaders=<@U1>",
+            AddPartnership(
+                ("Marketing", "IT"),
+                "C1",
+                ("U1",),
+                InterdependenceType.RECIPROCAL,
+                "Marketing + IT",
+                paused=True,
+            ),
+        ),
     ],
 )
 def test_admin_commands_parse(text: str, expected: object) -> None:
