@@ -31,8 +31,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from rituals.slack_text import escape
 from rituals.interactions import InterdependenceType
+from rituals.slack_text import escape
 from rituals.upcoming import ACTIONS, Firing
 
 SETUP_ACTION = "tandem_setup_open"
