@@ -56,7 +56,7 @@ from rituals.balance import (
     reference_metrics,
 )
 from rituals.interactions import InteractionKind, InterdependenceType
-from storage.balance import pair_aggregates, team_sizes
+from storage.balance import pair_aggregates, sizes_by_window
 from storage.db import make_engine, make_session_factory, transaction
 from storage.migrate import upgrade
 from storage.models import (
@@ -552,7 +552,8 @@ def agree(left: PairMetrics, right: PairMetrics) -> bool:
 def one_month(session: Session) -> PairMetrics:
     start, end = MONTH.bounds(TZ)
     agg = pair_aggregates(session, PARTNERSHIP, A, B, start, end)
-    return metrics_from_aggregates(agg, team_sizes(session, (A, B), start, end))
+    (sizes,) = sizes_by_window(session, PARTNERSHIP, (A, B), (start, end))
+    return metrics_from_aggregates(agg, sizes.teams, sizes.people[(A, B)])
 
 
 def reference_from_database(session: Session) -> PairMetrics:
@@ -579,8 +580,9 @@ def reference_from_database(session: Session) -> PairMetrics:
             )
         )
     ]
+    (sizes,) = sizes_by_window(session, PARTNERSHIP, (A, B), (start, end))
     return reference_metrics(
-        records, asks, team_sizes(session, (A, B), start, end), A, B, start, end
+        records, asks, sizes.teams, A, B, start, end, sizes.people[(A, B)]
     )
 
 
@@ -702,11 +704,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"[{backend}] loaded in {time.perf_counter() - loading:.1f} s")
                 if reference is None:
                     with make_session_factory(engine)() as session:
-                        sizes = team_sizes(session, (A, B), start, end)
+                        (window,) = sizes_by_window(session, PARTNERSHIP, (A, B), (start, end))
+                    sizes, people = window.teams, window.people[(A, B)]
                     times = []
                     for _ in range(3):
                         began_reference = time.perf_counter()
-                        reference = reference_metrics(records, asks, sizes, A, B, start, end)
+                        reference = reference_metrics(
+                            records, asks, sizes, A, B, start, end, people
+                        )
                         times.append(time.perf_counter() - began_reference)
                     reference_seconds = statistics.median(times)
                     reference_peak = peak_python_bytes(

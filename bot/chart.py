@@ -37,16 +37,21 @@ def balance_chart(digest: Digest) -> bytes:
     """The chart as PNG bytes."""
     figure = balance_figure(digest)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
+    # No metadata beyond the picture: the file carries nothing a label does not show.
+    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     return buffer.getvalue()
 
 
 def balance_figure(digest: Digest) -> Any:
-    """One row per pair of teams: this month's flows, then the give share month by month."""
+    """One row per pair of teams: this month's flows, then the give share month by month.
+
+    A pair with a team under the minimum group size has no row at all.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    rows = max(1, len(digest.pairs))
+    shown = digest.shown_pairs
+    rows = max(1, len(shown))
     figure = Figure(
         figsize=(WIDTH_INCHES, ROW_HEIGHT_INCHES * rows + TITLE_INCHES),
         dpi=DPI,
@@ -59,10 +64,10 @@ def balance_figure(digest: Digest) -> Any:
         fontweight="bold",
     )
     axes = figure.subplots(rows, 2, squeeze=False, gridspec_kw={"width_ratios": (2, 3)})
-    for (bars, share), pair in zip(axes, digest.pairs, strict=False):
+    for (bars, share), pair in zip(axes, shown, strict=False):
         _this_month(bars, pair, digest)
         _share_by_month(share, pair, digest)
-    if not digest.pairs:
+    if not shown:
         for ax in axes[0]:
             ax.set_axis_off()
         axes[0][0].text(0.5, 0.5, "No pair of teams to show", fontsize=LABEL_SIZE, ha="center")
@@ -124,8 +129,11 @@ def _share_by_month(ax: Any, pair: PairDigest, digest: Digest) -> None:
         fontweight="bold",
         va="top",
     )
+    # A month under the minimum group size is a gap, like a month without flows.
     shares = [
-        100 * h.a_to_b / (h.a_to_b + h.b_to_a) if h.a_to_b + h.b_to_a else float("nan")
+        100 * h.a_to_b / (h.a_to_b + h.b_to_a)
+        if h.a_to_b + h.b_to_a and not h.hidden
+        else float("nan")
         for h in history
     ]
     ax.plot(

@@ -17,7 +17,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,13 +31,14 @@ from rituals.balance import (
     MetricLine,
     PairMetrics,
     PairSummary,
+    below_floor,
     metrics_from_aggregates,
     month_bounds,
     summarize,
 )
 from rituals.interactions import InterdependenceType, RitualKind
 from rituals.schedule import PRESETS, next_fire_times
-from storage.balance import oriented, pair_aggregates_by_window, team_sizes
+from storage.balance import oriented, pair_aggregates_by_window, sizes_by_window
 from storage.models import Member, Partnership, Team
 from storage.occurrences import WonOccurrence
 from storage.outbox import OutboundCall, enqueue, from_parent
@@ -115,6 +115,8 @@ class MonthFlows:
     month: Month
     a_to_b: int
     b_to_a: int
+    # A month in which a team of the pair was under the minimum group size: no counts.
+    hidden: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +130,12 @@ class PairDigest:
 
     @property
     def active_history(self) -> tuple[MonthFlows, ...]:
-        """The history from the first month with any flow (at least the digest's month)."""
+        """The history from the first month with any flow (at least the digest's month).
+
+        Empty for a hidden pair: its chart and history are withheld with it.
+        """
+        if self.summary.hidden:
+            return ()
         for index, flows in enumerate(self.history):
             if flows.a_to_b or flows.b_to_a:
                 return self.history[index:]
@@ -168,7 +175,12 @@ class Digest:
 
     @property
     def has_history(self) -> bool:
-        return any(h.a_to_b or h.b_to_a for p in self.pairs for h in p.history)
+        return any(h.a_to_b or h.b_to_a for p in self.shown_pairs for h in p.history)
+
+    @property
+    def shown_pairs(self) -> tuple[PairDigest, ...]:
+        """The pairs whose numbers may be shown: none of their teams is under the floor."""
+        return tuple(p for p in self.pairs if not p.summary.hidden)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON types, for `tandem digest --json`."""
@@ -185,6 +197,15 @@ class Digest:
 def _pair_dict(pair: PairDigest) -> dict[str, Any]:
     s = pair.summary
     a, b = s.team_a.team.name, s.team_b.team.name
+    if s.hidden:
+        return {
+            "teams": [a, b],
+            "hidden": s.hidden_note,
+            "team_metrics": {
+                side.team.name: {"size": None, "hidden": side.note, "metrics": {}}
+                for side in (s.team_a, s.team_b)
+            },
+        }
     return {
         "teams": [a, b],
         "headline": s.headline.value if s.headline else None,
@@ -211,7 +232,9 @@ def _pair_dict(pair: PairDigest) -> dict[str, Any]:
             for step in s.next_steps
         ],
         "history": [
-            {"month": h.month.key, f"{a} -> {b}": h.a_to_b, f"{b} -> {a}": h.b_to_a}
+            {"month": h.month.key, "hidden": True}
+            if h.hidden
+            else {"month": h.month.key, f"{a} -> {b}": h.a_to_b, f"{b} -> {a}": h.b_to_a}
             for h in pair.history
         ],
     }
@@ -302,7 +325,7 @@ def compute_digest(session: Session, partnership_id: int, month: Month) -> Diges
     months = [month.shifted(offset) for offset in range(1 - HISTORY_MONTHS, 1)]
     bounds = [months[0].bounds(tz)[0], *(m.bounds(tz)[1] for m in months)]
     by_month = pair_aggregates_by_window(session, partnership_id, team_ids, bounds)
-    sizes = [team_sizes(session, team_ids, start, end) for start, end in pairwise(bounds)]
+    sizes = sizes_by_window(session, partnership_id, team_ids, bounds)
     thresholds, problem = _thresholds(partnership, kind)
     min_group = _min_group_size(partnership)
 
@@ -310,7 +333,9 @@ def compute_digest(session: Session, partnership_id: int, month: Month) -> Diges
     for key in sorted(by_month[-1], key=lambda pair: sorted(position[t] for t in pair)):
         first = min(key, key=position.__getitem__)  # the team listed first leads the pair
         series: list[PairMetrics] = [
-            metrics_from_aggregates(oriented(window[key], first), window_sizes)
+            metrics_from_aggregates(
+                oriented(window[key], first), window_sizes.teams, window_sizes.people[key]
+            )
             for window, window_sizes in zip(by_month, sizes, strict=True)
         ]
         summary = summarize(
@@ -323,9 +348,15 @@ def compute_digest(session: Session, partnership_id: int, month: Month) -> Diges
             thresholds=thresholds,
             min_group_size=min_group,
         )
-        history = tuple(
-            MonthFlows(m, metrics.flows_a_to_b, metrics.flows_b_to_a)
-            for m, metrics in zip(months, series, strict=True)
+        history = (
+            ()
+            if summary.hidden
+            else tuple(
+                MonthFlows(m, 0, 0, hidden=True)
+                if below_floor(metrics, min_group)
+                else MonthFlows(m, metrics.flows_a_to_b, metrics.flows_b_to_a)
+                for m, metrics in zip(months, series, strict=True)
+            )
         )
         pairs.append(PairDigest(summary, history))
     return Digest(

@@ -182,6 +182,9 @@ def render_table(digest: Digest) -> str:
     for pair in digest.pairs:
         s = pair.summary
         lines += ["", f"== {pair.title} =="]
+        if s.hidden:
+            lines.append(f"Headline: {s.hidden_note}")
+            continue
         if s.not_enough_activity:
             lines.append(f"Headline: {s.activity_note}")
         else:
@@ -193,7 +196,10 @@ def render_table(digest: Digest) -> str:
         for number, step in enumerate(s.next_steps, start=1):
             tag = f"[{step.band.value}] " if step.band else ""
             lines.append(f"  {number}. {tag}{step.text}")
-        months = ", ".join(f"{h.month.key}: {h.a_to_b}/{h.b_to_a}" for h in pair.active_history)
+        months = ", ".join(
+            f"{h.month.key}: hidden" if h.hidden else f"{h.month.key}: {h.a_to_b}/{h.b_to_a}"
+            for h in pair.active_history
+        )
         lines.append(
             f"Flows by month (what {s.team_a.team.name} gave {s.team_b.team.name} / "
             f"what it got back): {months}"

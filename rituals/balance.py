@@ -220,15 +220,31 @@ def _size(sizes: Mapping[int, int], team: int) -> int:
     return max(0, sizes.get(team, 0))
 
 
-def metrics_from_aggregates(agg: PairAggregates, sizes: Mapping[int, int]) -> PairMetrics:
-    """The formulas, applied to what the query counted; `sizes` maps team id to active members."""
+def _idle(people: int | None, size_a: int, size_b: int, active: int) -> int:
+    """Members of either team with no cross flow: the Gini's zeros, each person once.
+
+    `people` is the distinct people in either team during the month; without
+    it, nobody is taken to have been in both teams.
+    """
+    population = size_a + size_b if people is None else max(0, people)
+    return max(0, population - active)
+
+
+def metrics_from_aggregates(
+    agg: PairAggregates, sizes: Mapping[int, int], people: int | None = None
+) -> PairMetrics:
+    """The formulas, applied to what the query counted.
+
+    `sizes` maps team id to active members (one-team rule); `people` is the
+    number of distinct people in either team (a mover counts once).
+    """
     size_a, size_b = _size(sizes, agg.team_a), _size(sizes, agg.team_b)
     cross = agg.flows_a_to_b + agg.flows_b_to_a
     give_share = _ratio(agg.flows_a_to_b, cross)
     reciprocity = (
         None if give_share is None else 2 * min(agg.flows_a_to_b, agg.flows_b_to_a) / cross
     )
-    zeros = max(0, size_a + size_b - len(agg.cross_counts))
+    zeros = _idle(people, size_a, size_b, len(agg.cross_counts))
     asks = agg.asks_from_a + agg.asks_from_b
     unanswered_a = agg.asks_from_a - len(agg.ask_latencies_from_a)
     unanswered_b = agg.asks_from_b - len(agg.ask_latencies_from_b)
@@ -303,8 +319,12 @@ def reference_metrics(
     team_b: int,
     start: datetime,
     end: datetime,
+    population: int | None = None,
 ) -> PairMetrics:
-    """Every metric straight from the records in [start, end), to check the SQL path against."""
+    """Every metric straight from the records in [start, end), to check the SQL path against.
+
+    `population` is the distinct people in either team (see metrics_from_aggregates).
+    """
     if team_a == team_b:
         raise ValueError("a pair needs two different teams")
     if not start < end:
@@ -344,7 +364,7 @@ def reference_metrics(
 
     size_a, size_b = _size(sizes, team_a), _size(sizes, team_b)
     histogram = Counter(per_person.values())
-    histogram[0] += max(0, size_a + size_b - len(per_person))
+    histogram[0] += _idle(population, size_a, size_b, len(per_person))
 
     external = len(set(per_pair))
     internal_pairs = len({people(r) for r in internal})
@@ -365,7 +385,9 @@ def reference_metrics(
     asked: Counter[int] = Counter()
     for ask in asks:
         other = team_b if ask.requester_team == team_a else team_a
-        if ask.requester_team not in pair or ask.helper_team not in (None, other):
+        answered = ask.first_offer_at is not None and ask.first_offer_at < end
+        # Who answered after the month's end does not change the month.
+        if ask.requester_team not in pair or (answered and ask.helper_team not in (None, other)):
             continue
         if not start <= ask.created_at < end:
             continue
@@ -876,6 +898,25 @@ class PairSummary:
     headline: Band | None
     next_steps: tuple[NextStep, ...]
     not_enough_activity: bool = False
+    # Set when a team of the pair had fewer members than this: then the whole
+    # pair is withheld (flows, asks, metrics, trend, steps are all empty).
+    hidden_below: int | None = None
+
+    @property
+    def hidden(self) -> bool:
+        return self.hidden_below is not None
+
+    @property
+    def hidden_note(self) -> str | None:
+        """Which team is too small, in words: the only thing a hidden pair shows."""
+        if self.hidden_below is None:
+            return None
+        small = [side.team.name for side in (self.team_a, self.team_b) if side.hidden]
+        who = " and ".join(small) if small else "a team"
+        return (
+            f"hidden: {who} had fewer than {self.hidden_below} members, "
+            "so nothing about this pair is shown"
+        )
 
     @property
     def cross_events(self) -> int:
@@ -931,7 +972,11 @@ def summarize(
 
     def line(metric: Metric, team: int | None = None) -> MetricLine:
         value = metric_value(metrics, metric, team)
-        previous = [metric_value(past, metric, team) for past in history]
+        # A month in which the pair was under the floor cannot show through the trend.
+        previous = [
+            None if below_floor(past, min_group_size) else metric_value(past, metric, team)
+            for past in history
+        ]
         band = band_for(metric, metrics, limits, team) if active else None
         return MetricLine(metric, value, band, trend(metric, value, previous, metrics.cross_events))
 
@@ -963,32 +1008,45 @@ def summarize(
     return apply_privacy(summary, min_group_size)
 
 
+def below_floor(metrics: PairMetrics, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> bool:
+    """Whether either team of the pair had fewer members than the floor that month."""
+    return min(metrics.team_a.size, metrics.team_b.size) < min_group_size
+
+
 def apply_privacy(
     summary: PairSummary, min_group_size: int = DEFAULT_MIN_GROUP_SIZE
 ) -> PairSummary:
-    """Hide every team smaller than `min_group_size`: its size, its metrics, their steps.
+    """Withhold the whole pair when one of its teams is smaller than `min_group_size`.
 
-    The headline is recomputed from what is still shown, so a hidden metric
-    cannot colour it. Applying it twice changes nothing.
+    Every number about a pair can point at a small team's members (two people
+    giving kudos are two people), so a hidden pair keeps only the team names
+    and which team is too small: no sizes, flows, asks, metrics, trend,
+    headline or steps. Applying it twice changes nothing.
     """
-    hidden: set[int] = set()
+    if summary.hidden:
+        return summary
+    small = {
+        side.team.id
+        for side in (summary.team_a, summary.team_b)
+        if side.hidden or (side.size is not None and side.size < min_group_size)
+    }
+    if not small:
+        return summary
 
-    def guard(side: TeamLine) -> TeamLine:
-        if side.hidden:
-            hidden.add(side.team.id)
-            return side
-        if side.size is not None and side.size < min_group_size:
-            hidden.add(side.team.id)
-            return TeamLine(side.team, None, min_group_size, ())
-        return side
+    def blank(side: TeamLine) -> TeamLine:
+        return TeamLine(side.team, None, min_group_size if side.team.id in small else None, ())
 
-    team_a, team_b = guard(summary.team_a), guard(summary.team_b)
-    steps = tuple(
-        step
-        for step in summary.next_steps
-        if not (step.metric in TEAM_METRICS and step.team.id in hidden)
-    )
-    headline = _headline((*summary.metrics, *team_a.metrics, *team_b.metrics))
     return dataclasses.replace(
-        summary, team_a=team_a, team_b=team_b, next_steps=steps, headline=headline
+        summary,
+        team_a=blank(summary.team_a),
+        team_b=blank(summary.team_b),
+        flows_a_to_b=0,
+        flows_b_to_a=0,
+        asks=0,
+        asks_unanswered=0,
+        metrics=(),
+        headline=None,
+        next_steps=(),
+        not_enough_activity=False,
+        hidden_below=min_group_size,
     )

@@ -40,11 +40,11 @@ from sqlalchemy import (
     text,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from rituals.balance import PairAggregates, team_pairs
 from rituals.interactions import FLOW_KINDS, InteractionKind
-from storage.models import Interaction, Member, StandupAsk, TeamMembership
+from storage.models import Interaction, Member, PartnershipTeam, StandupAsk, TeamMembership
 from storage.types import UTCDateTime
 
 _FLOW_KIND_VALUES = sorted(kind.value for kind in FLOW_KINDS)
@@ -123,11 +123,13 @@ def _window_end(column: Any, bounds: Sequence[datetime]) -> ColumnElement[dateti
 def _seconds_between(session: Session, later: Any, earlier: Any) -> ColumnElement[Any]:
     if session.get_bind().dialect.name == "postgresql":
         return func.extract("epoch", later - earlier)
-    # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff" text: whole seconds from strftime,
-    # plus the difference of the fractions, exact to the microsecond.
+    # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff" text: whole seconds from strftime
+    # on the text up to the seconds, plus the difference of the fractions, exact
+    # to the microsecond. strftime on the whole text would round a fraction of
+    # .9995 or more up to the next second, and the fraction would count twice.
     return (
-        cast(func.strftime("%s", later), Integer)
-        - cast(func.strftime("%s", earlier), Integer)
+        cast(func.strftime("%s", func.substr(later, 1, 19)), Integer)
+        - cast(func.strftime("%s", func.substr(earlier, 1, 19)), Integer)
         + cast(func.substr(later, 20), Float)
         - cast(func.substr(earlier, 20), Float)
     )
@@ -406,7 +408,9 @@ class _Queries:
         """Asks per requesting team and the team that could have answered them.
 
         An ask answered first by the other team counts for that pair; an ask
-        nobody answered counts for every pair with the requester's team.
+        nobody had answered by the window's end counts for every pair with the
+        requester's team, whoever answers it later, so a closed month never
+        changes.
         """
         ask = StandupAsk
         team_list = union_all(
@@ -417,6 +421,7 @@ class _Queries:
             ask.first_offer_at.is_not(None),
             ask.first_offer_at < _window_end(ask.created_at, self.bounds),
         )
+        open_at_end = ~acknowledged
         wait = _seconds_between(self.session, ask.first_offer_at, ask.created_at)
         cross_asks = (
             select(
@@ -429,7 +434,7 @@ class _Queries:
                 team_list,
                 and_(
                     other != ask.requester_team_id,
-                    or_(ask.helper_team_id.is_(None), ask.helper_team_id == other),
+                    or_(open_at_end, ask.helper_team_id.is_(None), ask.helper_team_id == other),
                 ),
             )
             .where(
@@ -530,29 +535,108 @@ def oriented(agg: PairAggregates, team_a: int) -> PairAggregates:
     )
 
 
-def team_sizes(
-    session: Session, team_ids: Iterable[int], start: datetime, end: datetime
-) -> dict[int, int]:
-    """People who belonged to each team at some point in [start, end), bots aside.
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    """Who belonged to the teams in one window, by the one-team rule, bots aside.
 
-    Someone who moved mid-month counts for both teams, just as their
-    interactions do. Deactivated people still count for the months they were
-    members: the membership's end date says when they left.
+    `teams`: active members per team. `people`: for each pair, the distinct
+    people in either team, each once (a mid-window mover is in both sizes
+    but one person): the Gini's population.
     """
+
+    teams: dict[int, int]
+    people: dict[Pair, int]
+
+
+def sizes_by_window(
+    session: Session,
+    partnership_id: int,
+    team_ids: Iterable[int],
+    bounds: Sequence[datetime],
+) -> list[Sizes]:
+    """Team sizes for each window [bounds[i], bounds[i+1]), by the one-team rule.
+
+    Inside a partnership a person counts, at each instant, for the one team
+    `rituals.roster.assign_teams` gives them from the seats open then: the
+    one joined first, ties to the team listed first. That is the team their
+    interactions carry, so a person in both Slack groups counts for one
+    team, and someone who moved mid-window counts for each team they were
+    counted for at some instant of it. A seat open in the window counts
+    unless a better seat of the same person (joined earlier, or at the same
+    time in a team listed earlier) stays open for all of the seat's part of
+    the window: better seats start no later, so only the latest end matters.
+    Deactivated people count for the windows they were members in.
+    """
+    _check_bounds(bounds)
     teams = sorted(set(team_ids))
-    rows = session.execute(
-        select(TeamMembership.team_id, func.count(TeamMembership.member_id.distinct()))
-        .join(Member, Member.id == TeamMembership.member_id)
-        .where(
-            TeamMembership.team_id.in_(teams),
-            TeamMembership.joined_at < end,
-            or_(TeamMembership.left_at.is_(None), TeamMembership.left_at > start),
-            Member.is_bot.is_(False),
+    windows = list(pairwise(bounds))
+    if not teams:
+        return [Sizes({}, {}) for _ in windows]
+    months = union_all(
+        *(
+            select(
+                literal(index, Integer).label("month"),
+                literal(start, UTCDateTime()).label("start"),
+                literal(end, UTCDateTime()).label("end"),
+            )
+            for index, (start, end) in enumerate(windows)
         )
-        .group_by(TeamMembership.team_id)
+    ).subquery("months")
+    m = months.c
+    seat, better = aliased(TeamMembership), aliased(TeamMembership)
+    place, better_place = aliased(PartnershipTeam), aliased(PartnershipTeam)
+    dominated = exists().where(
+        better.member_id == seat.member_id,
+        better_place.partnership_id == partnership_id,
+        better_place.team_id == better.team_id,
+        or_(
+            better.joined_at < seat.joined_at,
+            and_(better.joined_at == seat.joined_at, better_place.position < place.position),
+        ),
+        or_(
+            better.left_at.is_(None),
+            better.left_at >= m.end,
+            and_(seat.left_at.is_not(None), better.left_at >= seat.left_at),
+        ),
     )
-    found = {int(team): int(n) for team, n in rows}
-    return {team: found.get(team, 0) for team in teams}
+    counted = (
+        select(m.month, seat.team_id.label("team"), seat.member_id.label("member"))
+        .select_from(seat)
+        .join(place, and_(place.team_id == seat.team_id, place.partnership_id == partnership_id))
+        .join(Member, Member.id == seat.member_id)
+        .join(months, and_(seat.joined_at < m.end, or_(seat.left_at.is_(None), seat.left_at > m.start)))
+        .where(seat.team_id.in_(teams), Member.is_bot.is_(False), ~dominated)
+        .distinct()
+        .cte("counted")
+    )
+    c = counted.c
+    found = [Sizes({team: 0 for team in teams}, {}) for _ in windows]
+    for month, team, n in session.execute(
+        select(c.month, c.team, func.count()).group_by(c.month, c.team)
+    ):
+        found[month].teams[int(team)] = int(n)
+    other = counted.alias("other")
+    both: dict[tuple[int, Pair], int] = {}
+    for month, lo, hi, n in session.execute(
+        select(c.month, c.team, other.c.team, func.count())
+        .join(other, and_(other.c.month == c.month, other.c.member == c.member))
+        .where(c.team < other.c.team)
+        .group_by(c.month, c.team, other.c.team)
+    ):
+        both[(int(month), (int(lo), int(hi)))] = int(n)
+    for index, sizes in enumerate(found):
+        for a, b in team_pairs(teams):
+            overlap = both.get((index, (a, b)), 0)
+            sizes.people[(a, b)] = sizes.teams[a] + sizes.teams[b] - overlap
+    return found
+
+
+def team_sizes(
+    session: Session, partnership_id: int, team_ids: Iterable[int], start: datetime, end: datetime
+) -> dict[int, int]:
+    """Active members per team in [start, end), by the one-team rule (see sizes_by_window)."""
+    (sizes,) = sizes_by_window(session, partnership_id, team_ids, (start, end))
+    return sizes.teams
 
 
 # --- one member's own give and take ----------------------------------------------

@@ -95,6 +95,9 @@ def _steps(summary: PairSummary) -> str:
 
 def _pair_blocks(pair: PairDigest) -> list[Block]:
     s = pair.summary
+    if s.hidden:
+        text = f"{BAND_EMOJI[None]} *{escape(pair.title)}*\n_{escape(s.hidden_note or '')}_"
+        return [DividerBlock(), SectionBlock(text=MarkdownTextObject(text=text))]
     if s.not_enough_activity:
         headline = f"{BAND_EMOJI[None]} *{escape(pair.title)}*: {NOT_ENOUGH_ACTIVITY}"
     else:
@@ -118,7 +121,10 @@ def _fallback_text(digest: Digest) -> str:
     parts = []
     for pair in digest.pairs:
         s = pair.summary
-        state = NOT_ENOUGH_ACTIVITY if s.not_enough_activity else band_word(s.headline)
+        if s.hidden:
+            state = "hidden"
+        else:
+            state = NOT_ENOUGH_ACTIVITY if s.not_enough_activity else band_word(s.headline)
         parts.append(f"{pair.title}: {state}")
     return escape(
         f"Interdependence balance for {digest.partnership_name}, {digest.month.label}: "
@@ -137,7 +143,7 @@ def digest_message(digest: Digest, *, with_chart: bool) -> dict[str, Any]:
                 text=(
                     f"*{escape(digest.partnership_name)}* "
                     f"({digest.interdependence.value} partnership). "
-                    "Aggregates only: no one is named, and small teams are hidden."
+                    "Aggregates only: no one is named, and a pair with a small team is hidden."
                 )
             )
         ),
@@ -225,8 +231,8 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "Green is healthy for your kind of partnership, amber is worth a look, red means act "
         "this month; the headline is the worst colour. A metric with too few events gets no "
         "colour. An arrow appears only for a clear change that the three-month trend "
-        "confirms. Teams under the minimum group size (5 by default) are hidden, and no "
-        "person is ever named.",
+        "confirms. A pair with a team under the minimum group size (5 by default) is hidden "
+        "whole: no flows, metrics, trend or steps for it. No person is ever named.",
     ),
 )
 

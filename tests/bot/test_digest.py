@@ -279,11 +279,22 @@ def test_the_message_names_no_one_and_hides_a_small_team(
     digest = digest_for(session_factory, world)
     rendered = render(digest)
     text = _message_text(rendered.message)
-    assert "IT hidden: fewer than 5 members" in text
-    assert "Reach (IT)" in text and "Reach (Marketing)" in text
+    assert "hidden: IT had fewer than 5 members" in text
+    assert "Reach (" not in text and "Give share" not in text  # the whole pair is withheld
+    assert rendered.chart is None  # nothing to draw
     for slack_id in world.people:
         assert slack_id not in text
     assert "person" not in text  # display names are "Marketing person 1", …
+
+
+def test_the_message_fits_slacks_limits_and_offers_one_button(
+    session_factory: sessionmaker[Session],
+) -> None:
+    world = seed_world(session_factory)
+    add(session_factory, busy_month(world, MARCH, 8, 9))
+    rendered = render(digest_for(session_factory, world))
+    text = _message_text(rendered.message)
+    assert "Reach (IT)" in text and "Reach (Marketing)" in text
     blocks = rendered.message["blocks"]
     assert isinstance(blocks, list) and len(blocks) <= 50
     fields = [b for b in blocks if b.get("fields")]

@@ -312,7 +312,8 @@ def count_aggregates(
     for x in asks:
         if x.requester_team not in (a, b) or not start <= x.created_at < end:
             continue
-        if x.helper_team not in (None, b if x.requester_team == a else a):
+        answered = x.first_offer_at is not None and x.first_offer_at < end
+        if answered and x.helper_team not in (None, b if x.requester_team == a else a):
             continue
         raised[x.requester_team] += 1
         if x.first_offer_at is not None and x.first_offer_at < end:
@@ -790,18 +791,25 @@ def test_history_fills_the_trend_and_must_be_the_same_pair() -> None:
         summary_of(now, history=[other_pair])
 
 
-def test_a_small_team_is_hidden_and_cannot_colour_the_headline() -> None:
-    m = metrics_from_aggregates(make_aggregates(tied_b=0), {A: 10, B: 4})
+def test_a_small_team_hides_its_whole_pair() -> None:
+    m = metrics_from_aggregates(make_aggregates(tied_b=0, blockers_a=9), {A: 10, B: 4})
     summary = summarize(
         m, year=2024, month=3, interdependence=RECIPROCAL, team_names=NAMES
     )  # default minimum group size of 5
+    assert summary.hidden and summary.hidden_below == DEFAULT_MIN_GROUP_SIZE
     assert summary.team_b.hidden
     assert summary.team_b.note == "hidden: fewer than 5 members"
-    assert (summary.team_b.size, summary.team_b.metrics) == (None, ())
-    assert summary.line(Metric.REACH, B) is None
-    assert not summary.team_a.hidden and summary.team_a.size == 10
-    assert summary.headline is Band.GREEN  # Marketing's red reach is not shown
-    assert all(s.action is not Action.PAIR_UNTIED_FIRST for s in summary.next_steps)
+    assert summary.hidden_note is not None and "Marketing" in summary.hidden_note
+    for side in (summary.team_a, summary.team_b):
+        assert (side.size, side.metrics) == (None, ())
+    assert not summary.team_a.hidden  # IT is big enough; it is hidden only with its pair
+    # Nothing about the pair is left: not the flows, asks, metrics, headline or steps.
+    assert (summary.flows_a_to_b, summary.flows_b_to_a) == (0, 0)
+    assert (summary.asks, summary.asks_unanswered) == (0, 0)
+    assert summary.metrics == () and summary.line(Metric.GIVE_SHARE) is None
+    assert summary.line(Metric.REACH, A) is None and summary.line(Metric.REACH, B) is None
+    assert summary.headline is None and summary.next_steps == ()
+    assert not summary.not_enough_activity
 
     unhidden = summarize(
         m, year=2024, month=3, interdependence=RECIPROCAL, team_names=NAMES, min_group_size=4
@@ -814,9 +822,23 @@ def test_apply_privacy_is_idempotent_and_takes_its_own_minimum() -> None:
     summary = summary_of(make_metrics())  # both teams have 10 members
     assert apply_privacy(summary) == summary
     strict = apply_privacy(summary, min_group_size=11)
-    assert strict.team_a.hidden and strict.team_b.hidden
+    assert strict.hidden and strict.team_a.hidden and strict.team_b.hidden
     assert strict.team_a.note == "hidden: fewer than 11 members"
     assert apply_privacy(strict, 11) == strict
+    assert apply_privacy(strict) == strict  # once hidden, a smaller floor shows nothing back
+
+
+def test_a_past_month_under_the_floor_does_not_feed_the_trend() -> None:
+    busy = make_metrics()  # 10 and 10 members
+    small_past = metrics_from_aggregates(make_aggregates(flows_a_to_b=90), {A: 10, B: 3})
+    big_past = metrics_from_aggregates(make_aggregates(flows_a_to_b=90), {A: 10, B: 10})
+    hidden_past = summary_of(busy, history=[small_past] * 3, min_group_size=5)
+    shown_past = summary_of(busy, history=[big_past] * 3, min_group_size=5)
+    line = hidden_past.line(Metric.GIVE_SHARE)
+    assert line is not None and line.trend.vs_last_month is None
+    assert line.trend.arrow is Arrow.NOT_ENOUGH_DATA
+    compared = shown_past.line(Metric.GIVE_SHARE)
+    assert compared is not None and compared.trend.vs_last_month is not None
     assert DEFAULT_MIN_GROUP_SIZE == 5
 
 
