@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from rituals.balance import (
@@ -24,7 +24,13 @@ from rituals.balance import (
     reference_metrics,
 )
 from rituals.interactions import FLOW_KINDS, InteractionKind
-from storage.balance import own_flows, pair_aggregates, pair_aggregates_by_window, team_sizes
+from storage.balance import (
+    own_flows,
+    pair_aggregates,
+    pair_aggregates_by_window,
+    sizes_by_window,
+    team_sizes,
+)
 from storage.db import transaction
 from storage.models import (
     Interaction,
@@ -384,7 +390,45 @@ def test_team_sizes_count_everyone_who_belonged_during_the_month(
         assert bot is not None
         bot.is_bot = True
     with session_factory() as s:
-        assert team_sizes(s, (A, B, C), START, END) == {A: 2, B: 2, C: 0}
+        assert team_sizes(s, PARTNERSHIP, (A, B, C), START, END) == {A: 2, B: 2, C: 0}
+        (sizes,) = sizes_by_window(s, PARTNERSHIP, (A, B, C), (START, END))
+    # The mover is in both sizes but one person of the pair.
+    assert sizes.people == {(A, B): 3, (A, C): 2, (B, C): 2}
+
+
+def test_someone_in_two_slack_groups_counts_for_one_team(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """The one-team rule of rituals.roster: the team joined first, ties to the one listed first."""
+    seed_org(session_factory)
+    mid = START + timedelta(days=15)
+    with transaction(session_factory) as s:
+        s.execute(
+            insert(TeamMembership),
+            [
+                # 1 joined A and B at once: A is listed first.
+                {"team_id": A, "member_id": 1, "joined_at": T0, "left_at": None},
+                {"team_id": B, "member_id": 1, "joined_at": T0, "left_at": None},
+                # 2 joined B first, then A as well: B.
+                {"team_id": B, "member_id": 2, "joined_at": T0, "left_at": None},
+                {"team_id": A, "member_id": 2, "joined_at": START, "left_at": None},
+                # 3 was in C and joined A too, then left C mid-month: C, then A.
+                {"team_id": C, "member_id": 3, "joined_at": T0, "left_at": mid},
+                {"team_id": A, "member_id": 3, "joined_at": START, "left_at": None},
+                # 4 is in B and in a team outside the partnership: B.
+                {"team_id": OUTSIDE, "member_id": 4, "joined_at": T0, "left_at": None},
+                {"team_id": B, "member_id": 4, "joined_at": mid, "left_at": None},
+                # 5 left C exactly when the month started: not counted in it.
+                {"team_id": C, "member_id": 5, "joined_at": T0, "left_at": START},
+                {"team_id": A, "member_id": 5, "joined_at": T0, "left_at": None},
+            ],
+        )
+    with session_factory() as s:
+        (sizes,) = sizes_by_window(s, PARTNERSHIP, (A, B, C), (START, END))
+        (later,) = sizes_by_window(s, PARTNERSHIP, (A, B, C), (END, END + timedelta(days=30)))
+    assert sizes.teams == {A: 3, B: 2, C: 1}  # A: 1, 3, 5; B: 2, 4; C: 3
+    assert sizes.people == {(A, B): 5, (A, C): 3, (B, C): 3}
+    assert later.teams == {A: 3, B: 2, C: 0}
 
 
 def test_own_flows_are_one_members_cross_team_give_and_take(
@@ -510,3 +554,49 @@ def test_sql_agrees_with_the_reference_on_random_months(
         check_against_reference(session_factory, cross + other, noise, asks, sizes)
 
     check()
+
+
+def test_ask_waits_are_exact_to_the_microsecond_near_a_whole_second(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """SQLite's strftime rounds .9995 s and up to the next second; the wait must not move."""
+    seed_org(session_factory)
+    created = START + timedelta(days=2, microseconds=999_700)
+    offers = [
+        created + timedelta(seconds=4, microseconds=400),  # lands on .000100
+        created + timedelta(seconds=7, microseconds=299),  # lands on .999999
+        created + timedelta(seconds=1),  # .999700 on both sides
+    ]
+    asks = [AskRecord(created, offer, A, B) for offer in offers]
+    with transaction(session_factory) as s:
+        log_asks(s, asks)
+    with session_factory() as s:
+        agg = pair_aggregates(s, PARTNERSHIP, A, B, START, END)
+    assert sorted(agg.ask_latencies_from_a) == pytest.approx(
+        [1.0, 4.0004, 7.000299], rel=0, abs=1e-7
+    )
+
+
+def test_a_closed_month_never_changes_when_an_open_ask_is_answered_later(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """An ask open at the month's end stays a cross-team, unanswered ask of that month."""
+    seed_org(session_factory)
+    late = END - timedelta(hours=2)
+    with transaction(session_factory) as s:
+        log_asks(s, [AskRecord(late, None, A, None)])
+    with session_factory() as s:
+        (before,) = pair_aggregates_by_window(s, PARTNERSHIP, (A, B, C), (START, END))
+    assert (before[(A, B)].asks_from_a, before[(A, C)].asks_from_a) == (1, 1)
+    for helper in (A, B, C):  # answered in the next month by its own team, or another
+        with transaction(session_factory) as s:
+            s.execute(
+                update(StandupAsk).values(
+                    helper_team_id=helper,
+                    helper_member_id=2,
+                    first_offer_at=END + timedelta(hours=3),
+                )
+            )
+        with session_factory() as s:
+            (after,) = pair_aggregates_by_window(s, PARTNERSHIP, (A, B, C), (START, END))
+        assert after == before, helper
