@@ -581,9 +581,7 @@ def reference_from_database(session: Session) -> PairMetrics:
         )
     ]
     (sizes,) = sizes_by_window(session, PARTNERSHIP, (A, B), (start, end))
-    return reference_metrics(
-        records, asks, sizes.teams, A, B, start, end, sizes.people[(A, B)]
-    )
+    return reference_metrics(records, asks, sizes.teams, A, B, start, end, sizes.people[(A, B)])
 
 
 def whole_digest(session: Session) -> object:

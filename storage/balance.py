@@ -604,7 +604,10 @@ def sizes_by_window(
         .select_from(seat)
         .join(place, and_(place.team_id == seat.team_id, place.partnership_id == partnership_id))
         .join(Member, Member.id == seat.member_id)
-        .join(months, and_(seat.joined_at < m.end, or_(seat.left_at.is_(None), seat.left_at > m.start)))
+        .join(
+            months,
+            and_(seat.joined_at < m.end, or_(seat.left_at.is_(None), seat.left_at > m.start)),
+        )
         .where(seat.team_id.in_(teams), Member.is_bot.is_(False), ~dominated)
         .distinct()
         .cte("counted")

@@ -181,9 +181,7 @@ def test_a_pair_with_a_small_team_is_withheld_whole(
 ) -> None:
     world = seed(session_factory)
     digest = digest_of(session_factory, world)
-    by_teams = {
-        (p.summary.team_a.team.name, p.summary.team_b.team.name): p for p in digest.pairs
-    }
+    by_teams = {(p.summary.team_a.team.name, p.summary.team_b.team.name): p for p in digest.pairs}
     assert set(by_teams) == {("Marketing", "IT"), ("Marketing", "Legal"), ("IT", "Legal")}
     shown = by_teams[("Marketing", "IT")]
     assert not shown.summary.hidden and shown.summary.cross_events > 0
@@ -285,7 +283,9 @@ def test_tandem_digest_prints_no_one_as_a_table_or_json(
     assert len(hidden) == 2
     for pair in hidden:
         assert set(pair) == {"teams", "hidden", "team_metrics"}
-        assert all(side["metrics"] == {} and side["size"] is None for side in pair["team_metrics"].values())
+        assert all(
+            side["metrics"] == {} and side["size"] is None for side in pair["team_metrics"].values()
+        )
 
 
 def test_tandem_balance_shows_a_member_only_their_own_counts(
