@@ -43,6 +43,7 @@ from bot.views.standup import (
     day_from_metadata,
     help_offer_message,
     help_resolved_message,
+    no_blocker_ticked,
     prompt_message,
     summary_message,
 )
@@ -51,8 +52,8 @@ from rituals.schedule import MEMBER_LOCAL, validate_timezone
 from rituals.slack_text import record_id, user_ids
 from rituals.standup import (
     ASK,
-    BLOCKERS,
     DONE,
+    NO_BLOCKER,
     TODAY,
     AnswerSection,
     AnswerView,
@@ -64,6 +65,7 @@ from rituals.standup import (
     StandupSummary,
     TeamProfile,
     blocker_names_other_team,
+    blocker_of,
     build_summary,
     cutoff_for,
     is_late,
@@ -535,6 +537,7 @@ def answer_view(
         editing=editing,
         late=late_now,
         prefilled_from_last=prefilled,
+        no_blocker=bool(initial.get(NO_BLOCKER)),
     )
 
 
@@ -674,6 +677,8 @@ def submit_answer(
     if day_id is None:
         return Rejected({first_block: "This form is out of date; open the standup again."})
     raw = raw_answers(state_values)
+    raw.pop(NO_BLOCKER, None)  # the checkbox is not an answer
+    no_blocker = no_blocker_ticked(state_values)
     workspace_id = services.workspace_id(slack_team_id)
     with transaction(services.sessions) as session:
         day = store.lock_day(session, day_id)  # first: every writer of this day queues here
@@ -683,7 +688,7 @@ def submit_answer(
             ctx = _context(session, services, workspace_id, user_id, day)
         except Refusal as refusal:
             return Rejected({first_block: str(refusal)})
-        checked = validate_answers(raw, ctx.config.settings)
+        checked = validate_answers(raw, ctx.config.settings, no_blocker=no_blocker)
         if isinstance(checked, InvalidAnswers):
             return Rejected(checked.errors)
         return _save(session, ctx, workspace_id, checked.answers, now)
@@ -942,7 +947,7 @@ def _log_answer(
     for other in mentioned.values():
         source = store.answer_source(saved.id, "mention", other.member_id)
         entries.append(entry_for(InteractionKind.MENTION, other, entry, source))
-    blocker = saved.answers.get(BLOCKERS)
+    blocker = blocker_of(saved.answers)
     if blocker:
         named = _named_team(ctx, blocker)
         source = store.answer_source(saved.id, "blocker", named or "none")

@@ -22,6 +22,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import TypeVar
 
+from rituals.blockers import is_no_blocker
 from rituals.slack_text import (
     Link,
     Text,
@@ -42,11 +43,13 @@ ASK = "ask"
 
 OTHER_TEAM_PLACEHOLDER = "{other_team}"
 
-# A whole answer to the blockers or ask question that means "nothing to report"
-# (compared case-insensitively, ignoring a trailing "." or "!"). Only a whole
-# answer counts: "none of the APIs respond" is still a blocker.
-NOTHING_TO_REPORT: frozenset[str] = frozenset({"none", "n/a", "na", "-", "nothing", "no", "nope"})
+# Answers to these questions that mean "nothing to report" are dropped
+# (rituals.blockers decides: "No blockers", "nothing today", "—", "RAS", …).
+# Only a whole answer counts: "none of the APIs respond" is still a blocker.
 NOTHING_TO_REPORT_KEYS: frozenset[str] = frozenset({BLOCKERS, ASK})
+# Stored with the answers when the member ticked "No blockers" in the modal.
+# Not a question key (those start with a letter), so it can never clash with one.
+NO_BLOCKER = "_no_blocker"
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = date.weekday()
 _FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -378,18 +381,26 @@ class InvalidAnswers:
 AnswerValidation = ValidAnswers | InvalidAnswers
 
 
-def validate_answers(raw: Mapping[str, str | None], settings: StandupSettings) -> AnswerValidation:
+def validate_answers(
+    raw: Mapping[str, str | None], settings: StandupSettings, *, no_blocker: bool = False
+) -> AnswerValidation:
     """Check a submitted standup.
 
-    Answers are trimmed; a blockers or ask answer in NOTHING_TO_REPORT is
-    dropped (no blocker, no ask), and it does not count as answering. Keys
-    that are not questions are ignored; missing ones are unanswered.
+    Answers are trimmed; a blockers or ask answer that means nothing to
+    report (`means_nothing`) is dropped (no blocker, no ask), and it does not
+    count as answering. `no_blocker` is the modal's "No blockers" box: when
+    it is ticked, whatever the blockers field holds is not a blocker, and
+    the answers carry NO_BLOCKER. Keys that are not questions are ignored;
+    missing ones are unanswered.
     """
     answers: dict[str, str] = {}
     errors: dict[str, str] = {}
     said_nothing = False
     for question in settings.questions:
         text = (raw.get(question.key) or "").strip()
+        if question.key == BLOCKERS and no_blocker:
+            said_nothing = True
+            continue
         if not text:
             continue
         if len(text) > settings.max_answer_length:
@@ -408,12 +419,26 @@ def validate_answers(raw: Mapping[str, str | None], settings: StandupSettings) -
         if said_nothing:
             message = "Answer at least one question; “none” on its own does not count."
         return InvalidAnswers({settings.questions[0].key: message})
+    if no_blocker and any(q.key == BLOCKERS for q in settings.questions):
+        answers[NO_BLOCKER] = "yes"
     return ValidAnswers(answers)
 
 
 def means_nothing(answer: str) -> bool:
     """Whether a blockers or ask answer says there is nothing to report."""
-    return answer.strip().rstrip(".!").strip().lower() in NOTHING_TO_REPORT
+    return is_no_blocker(answer)
+
+
+def blocker_of(answers: Mapping[str, str]) -> str | None:
+    """The answer's blocker, if it has one: not ticked away, and not a "nothing" answer.
+
+    Applied when summarising and logging too, so answers stored before a
+    wording was recognised do not count as blockers either.
+    """
+    text = (answers.get(BLOCKERS) or "").strip()
+    if not text or answers.get(NO_BLOCKER) or is_no_blocker(text):
+        return None
+    return text
 
 
 # --- Time ---------------------------------------------------------------------
@@ -707,7 +732,7 @@ def build_summary(
     blockers: list[Blocker] = []
     asks: list[Ask] = []
     for view in ordered:
-        blocker = view.answers.get(BLOCKERS)
+        blocker = blocker_of(view.answers)
         if blocker:
             named = tuple(
                 other.team_id
@@ -777,7 +802,8 @@ def render_answer(
     parts = [header]
     known = {question.key for question in questions}
     labelled = [(question.label(other_team), question.key) for question in questions]
-    labelled += [(key, key) for key in view.answers if key not in known]
+    # Keys that are not questions (NO_BLOCKER, "_…") are flags, not answers to show.
+    labelled += [(key, key) for key in view.answers if key not in known and key[:1] != "_"]
     for label, key in labelled:
         text = sanitize(view.answers.get(key, "")).strip()
         if text:

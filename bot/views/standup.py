@@ -19,10 +19,12 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    CheckboxesElement,
     ContextBlock,
     HeaderBlock,
     InputBlock,
     MarkdownTextObject,
+    Option,
     RichTextInputElement,
     SectionBlock,
 )
@@ -30,12 +32,16 @@ from slack_sdk.models.views import View
 
 from bot.views.rich_text import from_mrkdwn
 from rituals.slack_text import escape, sanitize
-from rituals.standup import AnswerSection, StandupSummary
+from rituals.standup import BLOCKERS, NO_BLOCKER, AnswerSection, StandupSummary
 from rituals.text_chunks import MAX_BLOCKS_PER_MESSAGE, SECTION_TEXT_LIMIT, split_text
 
 ACTION_ANSWER = "standup_answer"  # the prompt's button: opens the modal
 VIEW_ANSWER = "standup_answer_modal"  # the modal's callback id
 ANSWER_INPUT = "answer"  # each question's input element (its block id is the question key)
+# The "No blockers" checkbox: its block id is rituals.standup.NO_BLOCKER, right after blockers.
+NO_BLOCKER_ACTION = "no_blocker"
+NO_BLOCKER_VALUE = "yes"
+NO_BLOCKER_TEXT = "No blockers today"
 ACTION_OFFER_HELP = "standup_offer_help"  # "I can help" under an ask in the thread
 ACTION_RESOLVE_ASK = "standup_resolve_ask"  # "Mark resolved" in the helper's group DM
 
@@ -118,8 +124,13 @@ def answer_modal(
     editing: bool,
     late: bool,
     prefilled_from_last: bool,
+    no_blocker: bool = False,
 ) -> dict[str, Any]:
-    """One rich text input per question; the block id is the question's key."""
+    """One rich text input per question; the block id is the question's key.
+
+    Under the blockers question, a "No blockers today" box (ticked when
+    `no_blocker`): ticked, the blockers field does not count as a blocker.
+    """
     notes = [f"Posted in the thread of today's summary in <#{channel_id}>."]
     if late:
         notes.append(
@@ -142,6 +153,8 @@ def answer_modal(
                 element=RichTextInputElement(action_id=ANSWER_INPUT, initial_value=initial),
             )
         )
+        if question.key == BLOCKERS:
+            blocks.append(_no_blocker_box(no_blocker))
     view = View(
         type="modal",
         callback_id=VIEW_ANSWER,
@@ -152,6 +165,37 @@ def answer_modal(
         blocks=blocks,
     )
     return view.to_dict()
+
+
+def _no_blocker_box(checked: bool) -> InputBlock:
+    option = Option(value=NO_BLOCKER_VALUE, text=NO_BLOCKER_TEXT)
+    return InputBlock(
+        block_id=NO_BLOCKER,
+        label="Blockers",
+        optional=True,
+        element=CheckboxesElement(
+            action_id=NO_BLOCKER_ACTION,
+            options=[option],
+            initial_options=[option] if checked else None,
+        ),
+    )
+
+
+def no_blocker_ticked(state_values: Mapping[str, Any]) -> bool:
+    """Whether the submitted modal has "No blockers" ticked; anything malformed is no."""
+    block = state_values.get(NO_BLOCKER)
+    if not isinstance(block, Mapping):
+        return False
+    value = block.get(NO_BLOCKER_ACTION)
+    if not isinstance(value, Mapping) or value.get("type") != "checkboxes":
+        return False
+    selected = value.get("selected_options")
+    if not isinstance(selected, list):
+        return False
+    return any(
+        isinstance(option, Mapping) and option.get("value") == NO_BLOCKER_VALUE
+        for option in selected
+    )
 
 
 def day_from_metadata(private_metadata: str) -> int | None:

@@ -22,6 +22,7 @@ from bot.outbox import OutboxSender, Pacer
 from bot.tick import tick
 from bot.views.standup import ACTION_ANSWER, ACTION_OFFER_HELP, ACTION_RESOLVE_ASK, VIEW_ANSWER
 from rituals.interactions import InteractionKind
+from rituals.standup import NO_BLOCKER
 from storage import standups as store
 from storage.models import Interaction, Outbox, StandupAsk
 from tests.bot.test_standup_service import LONDON_PROMPT, MONDAY, PEOPLE, World, seed, state
@@ -132,8 +133,15 @@ def test_prompt_button_modal_answer_summary_thread_edit_and_late(standup: Standu
     standup.clock.now = LONDON_PROMPT + timedelta(minutes=10)
     modal = standup.click_answer("UM1", button["value"])
     assert modal is not None and modal["callback_id"] == VIEW_ANSWER
-    assert [b.get("block_id") for b in modal["blocks"][1:]] == ["done", "today", "blockers", "ask"]
-    assert all(b["element"]["type"] == "rich_text_input" for b in modal["blocks"][1:])
+    assert [b.get("block_id") for b in modal["blocks"][1:]] == [
+        "done",
+        "today",
+        "blockers",
+        NO_BLOCKER,
+        "ask",
+    ]
+    questions = [b for b in modal["blocks"][1:] if b["block_id"] != NO_BLOCKER]
+    assert all(b["element"]["type"] == "rich_text_input" for b in questions)
 
     before = len(fake.calls)
     answer = standup.submit(
@@ -180,6 +188,57 @@ def test_prompt_button_modal_answer_summary_thread_edit_and_late(standup: Standu
     with standup.bot.services.sessions() as session:
         kinds = sorted(session.scalars(select(Interaction.kind)))
     assert kinds == ["standup_answer", "standup_answer"]  # the mention and blocker were edited away
+
+
+def no_blocker_box(ticked: bool) -> dict[str, Any]:
+    option = {"text": {"type": "plain_text", "text": "No blockers today"}, "value": "yes"}
+    return {
+        NO_BLOCKER: {
+            "no_blocker": {"type": "checkboxes", "selected_options": [option] if ticked else []}
+        }
+    }
+
+
+def test_no_blocker_ticked_or_said_is_not_a_blocker(standup: Standup) -> None:
+    """The box wins over the text; "No blockers, thanks!" and "RAS" are no blockers either."""
+    fake = standup.bot.fake
+    standup.tick(LONDON_PROMPT + timedelta(seconds=5))
+    standup.clock.now = LONDON_PROMPT + timedelta(minutes=10)
+    day = standup.day()
+    payload = view_submission_payload(
+        VIEW_ANSWER,
+        {**state(today="copy", blockers="IT has not approved the DNS"), **no_blocker_box(True)},
+        user_id="UM1",
+        private_metadata=json.dumps({"day": day}),
+    )
+    assert standup.bot.slack.interaction(payload).status == 200
+    standup.submit("UI2", day, today="servers", blockers="No blockers, thanks!")
+    standup.submit("UI1", day, today="certs", blockers="RAS")
+    standup.drain()
+    parent = fake.messages("CJOINT")[0]
+    assert "blocker" not in parent["text"] and "Blockers" not in _text(parent)
+    with standup.bot.services.sessions() as session:
+        kinds = set(session.scalars(select(Interaction.kind)))
+        answers = [a.answers for a in store.day_answers(session, day)]
+    assert InteractionKind.BLOCKER.value not in kinds
+    assert {"today": "copy", NO_BLOCKER: "yes"} in answers
+    # Reopened, the modal shows the box ticked.
+    standup.clock.now += timedelta(minutes=1)
+    modal = standup.click_answer("UM1", str(day))
+    assert modal is not None
+    box = next(b for b in modal["blocks"] if b.get("block_id") == NO_BLOCKER)
+    assert box["element"]["initial_options"][0]["value"] == "yes"
+
+    # Unticked again, a real blocker counts.
+    payload = view_submission_payload(
+        VIEW_ANSWER,
+        {**state(today="copy", blockers="IT has not approved the DNS"), **no_blocker_box(False)},
+        user_id="UM1",
+        private_metadata=json.dumps({"day": day}),
+    )
+    assert standup.bot.slack.interaction(payload).status == 200
+    standup.drain()
+    assert "1 blocker" in fake.messages("CJOINT")[0]["text"]
 
 
 def test_the_reminder_goes_only_to_those_who_have_not_answered(standup: Standup) -> None:

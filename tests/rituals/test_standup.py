@@ -10,6 +10,7 @@ from rituals.standup import (
     BLOCKERS,
     DEFAULT_QUESTIONS,
     DONE,
+    NO_BLOCKER,
     TODAY,
     AnswerView,
     CutoffAfter,
@@ -23,6 +24,7 @@ from rituals.standup import (
     TeamProfile,
     ValidAnswers,
     blocker_names_other_team,
+    blocker_of,
     build_summary,
     cutoff_for,
     is_late,
@@ -205,7 +207,24 @@ def test_nothing_answered_is_an_error_on_the_first_question(raw: dict[str, str])
     )
 
 
-@pytest.mark.parametrize("word", ["none", "None.", "N/A", "n/a", "-", "Nothing!", "nope", " no "])
+@pytest.mark.parametrize(
+    "word",
+    [
+        "none",
+        "None.",
+        "N/A",
+        "n/a",
+        "-",
+        "—",
+        "Nothing!",
+        "nope",
+        " no ",
+        "No blockers",
+        "nothing today",
+        "all good",
+        "Keine Blocker",
+    ],
+)
 def test_nothing_to_report_means_no_blocker_and_no_ask(word: str) -> None:
     result = validate_answers({DONE: "x", BLOCKERS: word, ASK: word}, DEFAULTS)
     assert result == ValidAnswers({DONE: "x"})
@@ -512,6 +531,34 @@ def test_blockers_naming_the_other_team_come_first() -> None:
         ("Ana", (), False),
     ]
     assert [b.names_other_team for b in summary.blockers] == [True, True, False]
+
+
+def test_answers_saying_no_blocker_are_not_blockers_in_the_summary_or_headline() -> None:
+    """Answers stored as they were typed, before the wording was recognised, or ticked away."""
+    answers = [
+        view("Ana", MARKETING, at(14), blockers="No blockers today, thanks!"),
+        view("Bea", MARKETING, at(15), blockers="—"),
+        view("Carl", IT, at(1), blockers="rien à signaler"),
+        view("Dan", IT, at(2), blockers="waiting on <@U_MKT2>", **{NO_BLOCKER: "yes"}),
+        view("Eve", IT, at(3), blockers="the VPN is down"),
+    ]
+    summary = build_summary(DAY, answers, TEAMS, [], 3, prompted={})
+    assert [b.member_name for b in summary.blockers] == ["Eve"]
+    assert summary.headline.endswith(", 1 blocker")
+    assert all(NO_BLOCKER not in s for section in summary.sections for s in section.chunks)
+
+
+def test_the_no_blocker_box_drops_the_blocker_text_and_is_kept() -> None:
+    raw = {DONE: "x", BLOCKERS: "IT has not approved the DNS"}
+    result = validate_answers(raw, DEFAULTS, no_blocker=True)
+    assert result == ValidAnswers({DONE: "x", NO_BLOCKER: "yes"})
+    assert blocker_of(result.answers) is None  # type: ignore[union-attr]
+    unticked = validate_answers(raw, DEFAULTS)
+    assert blocker_of(unticked.answers) == "IT has not approved the DNS"  # type: ignore[union-attr]
+    # The box alone is not an answer, and without a blockers question it is not kept.
+    assert isinstance(validate_answers({}, DEFAULTS, no_blocker=True), InvalidAnswers)
+    no_blockers_question = StandupSettings(questions=(Question(DONE, "Done?"),))
+    assert validate_answers(raw, no_blockers_question, no_blocker=True) == ValidAnswers({DONE: "x"})
 
 
 def test_a_blocker_naming_your_own_team_is_not_cross_team() -> None:
