@@ -609,28 +609,31 @@ def sizes_by_window(
             and_(seat.joined_at < m.end, or_(seat.left_at.is_(None), seat.left_at > m.start)),
         )
         .where(seat.team_id.in_(teams), Member.is_bot.is_(False), ~dominated)
-        .distinct()
         .cte("counted")
     )
     c = counted.c
-    found = [Sizes({team: 0 for team in teams}, {}) for _ in windows]
-    for month, team, n in session.execute(
-        select(c.month, c.team, func.count()).group_by(c.month, c.team)
-    ):
-        found[month].teams[int(team)] = int(n)
-    other = counted.alias("other")
-    both: dict[tuple[int, Pair], int] = {}
-    for month, lo, hi, n in session.execute(
-        select(c.month, c.team, other.c.team, func.count())
-        .join(other, and_(other.c.month == c.month, other.c.member == c.member))
-        .where(c.team < other.c.team)
-        .group_by(c.month, c.team, other.c.team)
-    ):
-        both[(int(month), (int(lo), int(hi)))] = int(n)
-    for index, sizes in enumerate(found):
-        for a, b in team_pairs(teams):
-            overlap = both.get((index, (a, b)), 0)
-            sizes.people[(a, b)] = sizes.teams[a] + sizes.teams[b] - overlap
+    none = cast(null(), Integer)
+    statement = union_all(
+        # Distinct: someone who left a team and rejoined it has two seats in it.
+        select(c.month, c.team, none, func.count(c.member.distinct())).group_by(c.month, c.team),
+        # Distinct people in either team of each pair: a mover once.
+        *(
+            select(
+                c.month, literal(a, Integer), literal(b, Integer), func.count(c.member.distinct())
+            )
+            .where(c.team.in_((a, b)))
+            .group_by(c.month)
+            for a, b in team_pairs(teams)
+        ),
+    )
+    found = [
+        Sizes({team: 0 for team in teams}, {pair: 0 for pair in team_pairs(teams)}) for _ in windows
+    ]
+    for month, first, second, n in session.execute(statement):
+        if second is None:
+            found[month].teams[int(first)] = int(n)
+        else:
+            found[month].people[(int(first), int(second))] = int(n)
     return found
 
 
