@@ -28,7 +28,8 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from rituals.balance import metrics_from_aggregates, month_bounds
+from bot.digest import Month, compute_digest
+from rituals.balance import Metric, metrics_from_aggregates, month_bounds
 from rituals.interactions import FLOW_KINDS, InteractionKind
 from storage.balance import oriented, pair_aggregates_by_window, sizes_by_window
 from storage.db import transaction
@@ -640,9 +641,49 @@ def test_every_metric_agrees_with_the_reference_on_random_organisations(
 def test_each_zone_once_with_a_large_organisation(
     session_factory: sessionmaker[Session], zone: str
 ) -> None:
-    """Every zone is covered whatever hypothesis draws, with 200 people and three teams."""
+    """Every zone is covered whatever hypothesis draws, with 200 people and three teams.
+
+    The leaders' digest for the last month shows the reference's values too.
+    """
     seed_base(session_factory)
-    check(session_factory, build(ZONES.index(zone), zone, FIRST_MONTHS[0], 200, True))
+    org = build(ZONES.index(zone), zone, FIRST_MONTHS[0], 200, True)
+    check(session_factory, org)
+    with transaction(session_factory) as s:
+        partnership = s.get(Partnership, PARTNERSHIP)
+        assert partnership is not None
+        partnership.settings = {"timezone": zone, "min_group_size": 1}
+    last = FIRST_MONTHS[0][0], FIRST_MONTHS[0][1] + 2
+    with session_factory() as s:
+        digest = compute_digest(s, PARTNERSHIP, Month(*last))
+    start, end = org.bounds[-2:]
+    shown = {(p.summary.team_a.team.id, p.summary.team_b.team.id): p.summary for p in digest.pairs}
+    assert set(shown) == set(combinations(org.teams, 2))
+    for (a, b), summary in shown.items():
+        want = expected(org, a, b, start, end)
+        assert (summary.flows_a_to_b, summary.flows_b_to_a) == (
+            want.flows_a_to_b,
+            want.flows_b_to_a,
+        )
+        assert (summary.asks, summary.asks_unanswered) == (want.asks, want.asks_unanswered)
+        values = {
+            Metric.GIVE_SHARE: want.give_share_a,
+            Metric.RECIPROCITY: want.reciprocity,
+            Metric.OPENNESS: want.openness,
+            Metric.TOP_TWO_SHARE: want.top_two_share,
+            Metric.GINI: want.gini,
+            Metric.BLOCKER_SHARE: want.blocker_share,
+            Metric.ASK_MEDIAN_HOURS: want.ask_median_hours,
+            Metric.UNANSWERED_SHARE: want.unanswered_share,
+        }
+        lines = [(summary.line(metric), value) for metric, value in values.items()]
+        lines += [(summary.line(Metric.REACH, a), want.reach_a)]
+        lines += [(summary.line(Metric.REACH, b), want.reach_b)]
+        for line, value in lines:
+            assert line is not None
+            if value is None:
+                assert line.value is None, line.metric
+            else:
+                assert line.value == pytest.approx(value, rel=1e-9, abs=1e-9), line.metric
 
 
 def test_the_generator_makes_the_cases_that_matter() -> None:
