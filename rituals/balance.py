@@ -3,8 +3,9 @@
 Storage computes `PairAggregates` in SQL; `metrics_from_aggregates` turns them
 into `PairMetrics`. `reference_metrics` reaches the same metrics the long way
 from raw records, so tests can catch a wrong query. `summarize` adds bands,
-trends and next steps, and `apply_privacy` hides small teams. Nothing here can
-name a person: the summary types only hold teams, numbers and enums.
+trends and next steps, and `apply_privacy` withholds every pair with a team
+under the minimum group size. Nothing here can name a person: the summary
+types only hold teams, numbers and enums.
 docs/balance.md explains every definition and default.
 """
 
