@@ -30,11 +30,12 @@ from bot.standup import (
 )
 from bot.tick import run_now, tick
 from bot.views.rich_text import from_mrkdwn, input_to_mrkdwn, to_mrkdwn
-from bot.views.standup import answer_message, greeting, summary_message
+from bot.views.standup import answer_message, greeting, no_blocker_ticked, summary_message
 from rituals.interactions import InteractionKind, InterdependenceType
 from rituals.standup import (
     ANSWER_LENGTH_LIMIT,
     MAX_QUESTIONS,
+    NO_BLOCKER,
     QUESTION_TEXT_LIMIT,
     AnswerView,
     CutoffAfter,
@@ -826,3 +827,38 @@ def test_answers_saved_at_the_same_moment_all_reach_the_summary(services: Servic
     assert "Marketing 2/2, IT 2/2 answered" in latest.payload["text"]
     keys = by_key(world)
     assert sum(1 for k in keys if k.startswith(f"standup:day:{day}:summary")) == len(PEOPLE)
+
+
+@pytest.mark.parametrize(
+    "box",
+    [
+        {"no_blocker": {"type": "checkboxes", "selected_options": [{"value": "no"}]}},
+        {"no_blocker": {"type": "checkboxes", "selected_options": "yes"}},
+        {"no_blocker": {"type": "rich_text_input", "selected_options": [{"value": "yes"}]}},
+        {"no_blocker": "yes"},
+        "yes",
+        {"answer": rich("yes")},  # a forged rich text input under the box's block id
+    ],
+)
+def test_a_malformed_no_blocker_box_is_not_ticked_and_never_stored(
+    services: Services, box: object
+) -> None:
+    world, day = prompted(services)
+    raw = {**state(today="copy", blockers="waiting on IT for the DNS"), NO_BLOCKER: box}
+    outcome = submit_answer(
+        services, TEAM, "UM1", json.dumps({"day": day}), raw, LONDON_PROMPT + timedelta(minutes=5)
+    )
+    assert isinstance(outcome, Saved)
+    with services.sessions() as session:
+        answer = store.get_answer(session, day, world.members["UM1"])
+    assert answer is not None and NO_BLOCKER not in answer.answers
+    assert len(interactions(world, InteractionKind.BLOCKER)) == 1
+
+
+def test_the_no_blocker_box_parses_strictly() -> None:
+    ticked = {
+        NO_BLOCKER: {"no_blocker": {"type": "checkboxes", "selected_options": [{"value": "yes"}]}}
+    }
+    assert no_blocker_ticked(ticked)
+    assert not no_blocker_ticked({})
+    assert not no_blocker_ticked({NO_BLOCKER: None})
