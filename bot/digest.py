@@ -132,12 +132,14 @@ class PairDigest:
     def active_history(self) -> tuple[MonthFlows, ...]:
         """The history from the first month with any flow (at least the digest's month).
 
-        Empty for a hidden pair: its chart and history are withheld with it.
+        A month under the floor counts as one that may have had flows, so it
+        shows as a gap. Empty for a hidden pair: its chart and history are
+        withheld with it.
         """
         if self.summary.hidden:
             return ()
         for index, flows in enumerate(self.history):
-            if flows.a_to_b or flows.b_to_a:
+            if flows.a_to_b or flows.b_to_a or flows.hidden:
                 return self.history[index:]
         return self.history[-1:]
 
@@ -307,6 +309,14 @@ def as_of(digest: Digest, now: datetime) -> Digest:
     return replace(digest, as_of=now) if now < end else digest
 
 
+def _withheld(metrics: PairMetrics, min_group: int) -> bool:
+    """A month whose numbers are hidden: both teams had members, one fewer than the floor.
+
+    A team with no members yet has nothing to hide (and no flows to count).
+    """
+    return min(metrics.team_a.size, metrics.team_b.size) > 0 and below_floor(metrics, min_group)
+
+
 def compute_digest(session: Session, partnership_id: int, month: Month) -> Digest:
     """Summaries for every pair of the partnership's teams, for `month` and its trend."""
     partnership = session.get(Partnership, partnership_id)
@@ -353,7 +363,7 @@ def compute_digest(session: Session, partnership_id: int, month: Month) -> Diges
             if summary.hidden
             else tuple(
                 MonthFlows(m, 0, 0, hidden=True)
-                if below_floor(metrics, min_group)
+                if _withheld(metrics, min_group)
                 else MonthFlows(m, metrics.flows_a_to_b, metrics.flows_b_to_a)
                 for m, metrics in zip(months, series, strict=True)
             )

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.chart import balance_chart, balance_figure
 from bot.cli import main
 from bot.digest import Digest, Month, compute_digest, delivery_calls, render
+from bot.digest_text import render_table
 from bot.member_balance import own_balances
 from bot.views.digest import own_balance_reply
 from rituals.balance import Metric
@@ -299,3 +300,33 @@ def test_tandem_balance_shows_a_member_only_their_own_counts(
         assert balances and not balances[0].empty
         reply = json.dumps(own_balance_reply(balances), ensure_ascii=False)
         assert_anonymous(reply, world)
+
+
+def test_a_month_under_the_floor_is_a_gap_in_the_history_and_the_trend(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Legal grows to five on 1 March: March is shown, February stays hidden."""
+    world = seed(session_factory)
+    march_start = MARCH.bounds(TZ)[0]
+    with transaction(session_factory) as s:
+        newcomers = org.upsert_members(
+            s,
+            world.workspace_id,
+            [
+                org.MemberProfile(slack_id("Legal", n), display_name("Legal", n), TZ)
+                for n in (3, 4, 5)
+            ],
+            march_start,
+        )
+        legal = {world.members[slack_id("Legal", n)] for n in (1, 2)} | set(newcomers.values())
+        org.set_team_roster(s, world.teams["Legal"], legal, march_start)
+    digest = digest_of(session_factory, world)
+    pair = next(p for p in digest.pairs if p.summary.team_b.team.name == "Legal")
+    assert not pair.summary.hidden and pair.summary.cross_events > 0
+    february = next(h for h in pair.history if h.month.key == "2025-02")
+    assert february.hidden and (february.a_to_b, february.b_to_a) == (0, 0)
+    line = pair.summary.line(Metric.GIVE_SHARE)
+    assert line is not None and line.trend.vs_last_month is None
+    as_json = next(p for p in digest.as_dict()["pairs"] if p["teams"] == ["Marketing", "Legal"])
+    assert {"month": "2025-02", "hidden": True} in as_json["history"]
+    assert "2025-02: hidden" in render_table(digest)
