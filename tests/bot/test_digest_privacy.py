@@ -251,7 +251,7 @@ def test_the_chart_names_no_one_and_draws_no_hidden_pair(
     texts = chart_texts(digest)
     assert any("Marketing → IT" in t for t in texts)
     # Legal appears only in the partnership's name, in the title: no bar, line or label.
-    assert [t for t in texts if "Legal" in t] == [f"{PARTNERSHIP}: cross-team flows, March 2025"]
+    assert [t for t in texts if "Legal" in t] == [f"{PARTNERSHIP}: give and take, March 2025"]
     assert_anonymous("\n".join(texts), world)
     png = balance_chart(digest)
     assert png_text_chunks(png) == []
