@@ -31,10 +31,10 @@ from rituals.balance import (
     MetricLine,
     PairMetrics,
     PairSummary,
-    below_floor,
     metrics_from_aggregates,
     month_bounds,
     summarize,
+    withheld,
 )
 from rituals.interactions import InterdependenceType, RitualKind
 from rituals.schedule import PRESETS, next_fire_times
@@ -309,14 +309,6 @@ def as_of(digest: Digest, now: datetime) -> Digest:
     return replace(digest, as_of=now) if now < end else digest
 
 
-def _withheld(metrics: PairMetrics, min_group: int) -> bool:
-    """A month whose numbers are hidden: both teams had members, one fewer than the floor.
-
-    A team with no members yet has nothing to hide (and no flows to count).
-    """
-    return min(metrics.team_a.size, metrics.team_b.size) > 0 and below_floor(metrics, min_group)
-
-
 def compute_digest(session: Session, partnership_id: int, month: Month) -> Digest:
     """Summaries for every pair of the partnership's teams, for `month` and its trend."""
     partnership = session.get(Partnership, partnership_id)
@@ -363,7 +355,7 @@ def compute_digest(session: Session, partnership_id: int, month: Month) -> Diges
             if summary.hidden
             else tuple(
                 MonthFlows(m, 0, 0, hidden=True)
-                if _withheld(metrics, min_group)
+                if withheld(metrics, min_group)
                 else MonthFlows(m, metrics.flows_a_to_b, metrics.flows_b_to_a)
                 for m, metrics in zip(months, series, strict=True)
             )

@@ -975,7 +975,7 @@ def summarize(
         value = metric_value(metrics, metric, team)
         # A month in which the pair was under the floor cannot show through the trend.
         previous = [
-            None if below_floor(past, min_group_size) else metric_value(past, metric, team)
+            None if withheld(past, min_group_size) else metric_value(past, metric, team)
             for past in history
         ]
         band = band_for(metric, metrics, limits, team) if active else None
@@ -1009,9 +1009,22 @@ def summarize(
     return apply_privacy(summary, min_group_size)
 
 
-def below_floor(metrics: PairMetrics, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> bool:
-    """Whether either team of the pair had fewer members than the floor that month."""
-    return min(metrics.team_a.size, metrics.team_b.size) < min_group_size
+def _nobody_to_hide(sizes: Iterable[int | None], min_group_size: int, active: bool) -> bool:
+    """Teams under the floor that had no members at all, in a month with nothing logged.
+
+    Before a team exists there is no one its numbers could point at; as soon
+    as anything was logged for the pair, the floor applies whatever the size.
+    """
+    small = [size for size in sizes if size is None or size < min_group_size]
+    return bool(small) and all(size == 0 for size in small) and not active
+
+
+def withheld(metrics: PairMetrics, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> bool:
+    """Whether the pair's numbers for that month must not be shown: a team under the floor."""
+    sizes = (metrics.team_a.size, metrics.team_b.size)
+    if min(sizes) >= min_group_size:
+        return False
+    return not _nobody_to_hide(sizes, min_group_size, metrics.has_activity)
 
 
 def apply_privacy(
@@ -1022,16 +1035,21 @@ def apply_privacy(
     Every number about a pair can point at a small team's members (two people
     giving kudos are two people), so a hidden pair keeps only the team names
     and which team is too small: no sizes, flows, asks, metrics, trend,
-    headline or steps. Applying it twice changes nothing.
+    headline or steps. A team with no members in a month with nothing
+    logged has no one to hide. Applying it twice changes nothing.
     """
     if summary.hidden:
         return summary
+    sides = (summary.team_a, summary.team_b)
     small = {
         side.team.id
-        for side in (summary.team_a, summary.team_b)
+        for side in sides
         if side.hidden or (side.size is not None and side.size < min_group_size)
     }
     if not small:
+        return summary
+    sizes = [None if side.hidden else side.size for side in sides]
+    if _nobody_to_hide(sizes, min_group_size, not summary.not_enough_activity):
         return summary
 
     def blank(side: TeamLine) -> TeamLine:

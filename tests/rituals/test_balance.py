@@ -828,6 +828,16 @@ def test_apply_privacy_is_idempotent_and_takes_its_own_minimum() -> None:
     assert apply_privacy(strict) == strict  # once hidden, a smaller floor shows nothing back
 
 
+def test_a_team_with_no_members_hides_its_pair_only_once_something_happened() -> None:
+    """Before a team exists there is no one to hide; a logged flow brings the floor back."""
+    quiet = reference_metrics([], [], {A: 10, B: 0}, A, B, START, END)
+    summary = summarize(quiet, year=2024, month=3, interdependence=RECIPROCAL, team_names=NAMES)
+    assert not summary.hidden and summary.not_enough_activity
+    busy = reference_metrics([flow(K.KUDOS, 11, A, 21, B)], [], {A: 10, B: 0}, A, B, START, END)
+    summary = summarize(busy, year=2024, month=3, interdependence=RECIPROCAL, team_names=NAMES)
+    assert summary.hidden and summary.cross_events == 0
+
+
 def test_a_past_month_under_the_floor_does_not_feed_the_trend() -> None:
     busy = make_metrics()  # 10 and 10 members
     small_past = metrics_from_aggregates(make_aggregates(flows_a_to_b=90), {A: 10, B: 3})
