@@ -313,6 +313,7 @@ class KudosService:
         default_tz = self.services.settings.default_timezone
         start, end = local_day_bounds(tz, now, default_tz=default_tz)
         with transaction(self.services.sessions) as session:
+            store.hold_giver(session, giver.member_id)
             given_today = store.counted_today(
                 session, giver.member_id, start, end, cross_team_exempt=settings.cross_team_exempt
             )

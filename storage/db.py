@@ -83,3 +83,20 @@ def ping(engine: Engine) -> str | None:
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def take_sqlite_write_lock(session: Session) -> None:
+    """On SQLite, take the database's one write lock now, as BEGIN IMMEDIATE does.
+
+    The driver begins a transaction only at the first write, so what was read
+    before it may be stale by the time the write commits. Taking the write lock
+    first makes read-then-write decisions (limits, counters) serial; other
+    writers wait for it within `busy_timeout`. A transaction that already wrote
+    holds the lock already. Does nothing on other databases.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    dbapi_connection = connection.connection.dbapi_connection
+    if not getattr(dbapi_connection, "in_transaction", False):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

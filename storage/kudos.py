@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, aliased
 from rituals.interactions import InteractionKind
 from rituals.kudos import WorkTie
 from storage.batching import batches
+from storage.db import take_sqlite_write_lock
 from storage.interactions import NewInteraction, log
 from storage.models import (
     Interaction,
@@ -266,6 +267,20 @@ def set_post_key(session: Session, kudos_id: int, post_key: str) -> None:
 
 def _crosses(a: int | None, b: int | None) -> bool:
     return a is not None and b is not None and a != b
+
+
+def hold_giver(session: Session, giver_member_id: int) -> None:
+    """Make this transaction the giver's only one until it ends, before counting their day.
+
+    Without it, simultaneous gifts each count the day before any of them is
+    written, and all of them pass the daily limit. PostgreSQL locks the
+    giver's member row (other givers go on in parallel); SQLite has one writer
+    at a time, so its write lock is taken first thing.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Member.id).where(Member.id == giver_member_id).with_for_update())
+    else:
+        take_sqlite_write_lock(session)
 
 
 def counted_today(

@@ -30,6 +30,7 @@ ADMIN = "UADMIN"
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    request_queue_size = 128  # bursts of simultaneous requests (the default backlog is 5)
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -27,6 +29,7 @@ from bot.views.kudos import (
 from rituals.interactions import InteractionKind, InterdependenceType
 from storage import org
 from storage.db import transaction
+from storage.kudos import DEFAULT_DAILY_LIMIT
 from storage.models import (
     Interaction,
     Kudos,
@@ -493,3 +496,30 @@ def test_picking_someone_in_the_prompt_opens_the_form_for_them(kudos_bot: Runnin
     recipients = next(b for b in view["blocks"] if b.get("block_id") == RECIPIENTS_BLOCK)
     assert recipients["element"]["initial_users"] == ["UIVY"]
     assert json.loads(view["private_metadata"])["p"] == partnership_id
+
+
+def test_simultaneous_kudos_from_one_giver_stop_at_the_daily_allowance(
+    kudos_bot: RunningBot,
+) -> None:
+    """40 commands at once, each thanking one person: exactly the allowance (5) is kept."""
+    bot = kudos_bot
+    senders = 40
+    start = threading.Barrier(senders)
+
+    def send(n: int) -> int:
+        start.wait()
+        return bot.slack.command(
+            f"kudos <@UIVY> for fix number {n}", user_id="UANA", channel_id="CMKT"
+        ).status
+
+    with ThreadPoolExecutor(max_workers=senders) as pool:
+        statuses = list(pool.map(send, range(senders)))
+    assert statuses == [200] * senders
+    answers = bot.fake.wait_for("response_url", count=senders, timeout=60.0)
+    texts = [str(call.params.get("text")) for call in answers]
+    assert sum("on their way" in t for t in texts) == DEFAULT_DAILY_LIMIT
+    assert sum("daily limit" in t for t in texts) == senders - DEFAULT_DAILY_LIMIT
+    _drain(bot)
+    kudos, recipients, interactions, outbox = _counts(bot)
+    assert (kudos, recipients, interactions, outbox) == (DEFAULT_DAILY_LIMIT,) * 4
+    assert len(_posts(bot)) == DEFAULT_DAILY_LIMIT
