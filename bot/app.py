@@ -10,7 +10,7 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_sdk import WebClient
 
 from bot import listeners
-from bot.middleware import drop_retried_events
+from bot.middleware import drop_repeated_requests
 from bot.services import Services
 from bot.slack_client import make_client
 
@@ -55,6 +55,6 @@ def create_app(
             max_workers=settings.work_threads, thread_name_prefix="tandem-work"
         ),
     )
-    app.use(drop_retried_events(services))
+    app.use(drop_repeated_requests(services))
     listeners.register(app, services)
     return app

@@ -10,27 +10,67 @@ from slack_bolt import BoltRequest, BoltResponse
 
 from bot.clock import utcnow
 from bot.services import Services
+from storage import events
 from storage.db import transaction
-from storage.events import first_delivery
 
 log = logging.getLogger(__name__)
 
+Job = Callable[[], None]
 
-def drop_retried_events(services: Services) -> Callable[..., Any]:
-    """Slack redelivers an event when our answer was slow; handle each event id once."""
+
+def request_key(body: Any) -> str | None:
+    """What makes a request the same request: its event id, else its trigger id.
+
+    Slack sends a retried event with the same `event_id`; slash commands and
+    interactions carry a `trigger_id` unique to the member's action. Payloads
+    without either (options loads, a closed modal) change nothing and are not keyed.
+    """
+    if not isinstance(body, dict):
+        return None
+    if body.get("type") == "event_callback":
+        event_id = body.get("event_id")
+        return event_id if isinstance(event_id, str) and event_id else None
+    trigger_id = body.get("trigger_id")
+    if isinstance(trigger_id, str) and trigger_id:
+        return f"trigger:{trigger_id}"
+    return None
+
+
+def drop_repeated_requests(services: Services) -> Callable[..., Any]:
+    """Act on each request once: Slack's retried events and replayed requests get an empty 200.
+
+    A replay is the same signed body sent again while its signature is still
+    valid; its key was stored when it first came, so it changes nothing.
+    """
 
     def middleware(request: BoltRequest, body: dict[str, Any], next: Callable[[], Any]) -> Any:
-        # A lazy-only request is our own hand-off of an event already counted (bot/handoff.py).
+        # A lazy-only request is our own hand-off of a request already counted (bot/handoff.py).
         if request.lazy_only:
             return next()
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if not event_id:
+        key = request_key(body)
+        if key is None:
             return next()
         with transaction(services.sessions) as session:
-            first = first_delivery(session, str(event_id), utcnow())
+            first = events.first_delivery(session, key, utcnow())
         if not first:
-            log.info("dropping a repeated delivery of event %s", event_id)
+            log.info("dropping a repeated request (%s)", key.partition(":")[0] or "event")
             return BoltResponse(status=200, body="")
         return next()
 
     return middleware
+
+
+def prune_job(services: Services) -> Job:
+    """The worker's periodic clean-up of request keys past the replay window."""
+
+    def run() -> None:
+        try:
+            with transaction(services.sessions) as session:
+                gone = events.prune(session, utcnow())
+        except Exception:
+            log.exception("pruning request keys failed")
+            return
+        if gone:
+            log.debug("pruned %d request keys", gone)
+
+    return run

@@ -15,6 +15,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 from sqlalchemy import select
 
+from bot.middleware import prune_job
 from bot.outbox import SenderPool
 from bot.services import Services
 from bot.shadowing import DEPARTURE_CHECK_MINUTES, departure_job
@@ -25,6 +26,7 @@ from storage.models import Workspace
 log = logging.getLogger(__name__)
 
 Job = Callable[[], None]
+PRUNE_MINUTES = 15
 
 
 def periodic_sync(services: Services, client: WebClient) -> Job:
@@ -74,6 +76,14 @@ def start_background(services: Services, client: WebClient) -> Background:
         departure_job(services),
         IntervalTrigger(minutes=DEPARTURE_CHECK_MINUTES),
         id="shadowing-departures",
+        max_instances=1,
+        coalesce=True,
+    )
+    # Request keys outlive the replay window only by a margin (storage.events).
+    scheduler.add_job(
+        prune_job(services),
+        IntervalTrigger(minutes=PRUNE_MINUTES),
+        id="request-key-prune",
         max_instances=1,
         coalesce=True,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -523,3 +524,66 @@ def test_simultaneous_kudos_from_one_giver_stop_at_the_daily_allowance(
     kudos, recipients, interactions, outbox = _counts(bot)
     assert (kudos, recipients, interactions, outbox) == (DEFAULT_DAILY_LIMIT,) * 4
     assert len(_posts(bot)) == DEFAULT_DAILY_LIMIT
+
+
+def _replayed(bot: RunningBot, caplog: pytest.LogCaptureFixture) -> bool:
+    """Send the last request again; True when the app dropped it before any listener ran.
+
+    The drop is decided (and logged) before the answer is sent, so this needs no waiting.
+    """
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="bot.middleware"):
+        response = bot.slack.replay()
+    dropped = any("repeated request" in r.getMessage() for r in caplog.records)
+    return (response.status, response.body) == (200, b"") and dropped
+
+
+def test_a_replayed_kudos_command_changes_nothing(
+    kudos_bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The same signed body sent again within the signature window: one kudos, one post."""
+    bot = kudos_bot
+    assert "on their way" in _reply(bot, "<@UIVY> for the launch")
+    assert _replayed(bot, caplog)
+    _drain(bot)
+    assert _counts(bot) == (1, 1, 1, 1)
+    assert len(_posts(bot)) == 1
+    assert len(bot.fake.calls_to("response_url")) == 1  # the replay was not answered either
+
+
+def test_a_replayed_form_submission_changes_nothing(
+    kudos_bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = kudos_bot
+    bot.slack.command("kudos", user_id="UANA", channel_id="CMKT")
+    bot.fake.wait_for("views.open")
+    submission = view_submission_payload(
+        MODAL_CALLBACK_ID,
+        _form(["UIVY"], "the fix"),
+        user_id="UANA",
+        private_metadata=_opened_metadata(bot),
+    )
+    assert bot.slack.interaction(submission).json()["response_action"] == "update"
+    assert _replayed(bot, caplog)
+    assert _counts(bot) == (1, 1, 1, 1)
+    # A new submission of the same form (a new trigger id) is a new action.
+    submission["trigger_id"] = "1337.2.another"
+    assert bot.slack.interaction(submission).json()["response_action"] == "update"
+    assert _counts(bot)[0] == 2
+
+
+def test_a_replayed_plus_one_changes_nothing(
+    kudos_bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = kudos_bot
+    assert "on their way" in _reply(bot, "<@UIVY> for the launch")
+    _drain(bot)
+    [post] = _posts(bot)
+    with bot.services.sessions() as session:
+        kudos_id = session.scalars(select(Kudos.id)).one()
+    before = len(bot.fake.calls_to("response_url"))
+    assert "Your +1 is in" in _press(bot, "UJO", kudos_id, post["ts"])
+    assert _replayed(bot, caplog)
+    with bot.services.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(KudosSecond)) == 1
+    assert len(bot.fake.calls_to("response_url")) == before + 1

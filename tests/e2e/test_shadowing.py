@@ -29,7 +29,7 @@ from rituals.interactions import InteractionKind
 from storage.db import transaction
 from storage.models import Interaction, Member, ShadowPairing
 from tests.e2e.conftest import ADMIN, RunningBot
-from tests.fakes.signed import block_actions_payload, view_submission_payload
+from tests.fakes.signed import block_actions_payload, fresh_trigger_id, view_submission_payload
 from tests.fakes.slack_api import DEFAULT_TOKEN
 from tests.storage.test_shadowing_store import World, make_world
 
@@ -108,7 +108,7 @@ def _press(bot: RunningBot, action_id: str, pairing_id: int, user_id: str, chann
             user_id=user_id,
             channel_id=channel,
             response_url=bot.fake.response_url(),
-            trigger_id=f"trigger.{user_id}.{action_id}",
+            trigger_id=f"trigger.{user_id}.{action_id}.{fresh_trigger_id()}",
         )
     )
 
@@ -152,7 +152,7 @@ def test_a_round_from_introduction_to_reflection(pair_bot: tuple[RunningBot, Wor
     # "We met" opens the reflection form for whoever pressed it.
     assert _press(bot, MET_ACTION_ID, pairing.id, guest, dm).status == 200
     [opened_view] = bot.fake.wait_for("views.open")
-    assert opened_view.params["trigger_id"] == f"trigger.{guest}.{MET_ACTION_ID}"
+    assert opened_view.params["trigger_id"].startswith(f"trigger.{guest}.{MET_ACTION_ID}.")
     view = opened_view.json_param("view")
     assert view["callback_id"] == REFLECTION_CALLBACK_ID
     assert view["private_metadata"] == str(pairing.id)

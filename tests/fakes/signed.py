@@ -13,6 +13,7 @@ import http.client
 import itertools
 import json
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,18 @@ def sign(body: bytes, secret: str, timestamp: int | None = None) -> dict[str, st
     base = b"v0:" + ts.encode() + b":" + body
     digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+def fresh_trigger_id() -> str:
+    """A trigger id no other request has, as Slack gives every action its own.
+
+    The app acts on each trigger id once (a replay changes nothing), so two
+    requests meant as two actions must not share one.
+    """
+    return f"1337.{next(_TRIGGERS)}.{uuid.uuid4().hex}"
+
+
+_TRIGGERS = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -54,7 +67,7 @@ def block_actions_payload(
     block_id: str = "actions",
     message_ts: str | None = None,
     view: Mapping[str, Any] | None = None,
-    trigger_id: str = "1337.1.trigger",
+    trigger_id: str | None = None,
     response_url: str | None = None,
 ) -> dict[str, Any]:
     """A button click as Slack sends it, from a message or (with `view`) a modal."""
@@ -72,7 +85,7 @@ def block_actions_payload(
         "user": {"id": user_id, "username": user_id.lower(), "team_id": TEAM_ID},
         "api_app_id": APP_ID,
         "token": VERIFICATION_TOKEN,
-        "trigger_id": trigger_id,
+        "trigger_id": trigger_id or fresh_trigger_id(),
         "actions": [action],
     }
     if view is not None:
@@ -95,7 +108,7 @@ def view_submission_payload(
     user_id: str = "U1",
     private_metadata: str = "",
     view_id: str = "V1",
-    trigger_id: str = "1337.1.trigger",
+    trigger_id: str | None = None,
 ) -> dict[str, Any]:
     """A modal submission; `values` is view.state.values (block_id -> action_id -> value)."""
     return {
@@ -104,7 +117,7 @@ def view_submission_payload(
         "user": {"id": user_id, "username": user_id.lower(), "team_id": TEAM_ID},
         "api_app_id": APP_ID,
         "token": VERIFICATION_TOKEN,
-        "trigger_id": trigger_id,
+        "trigger_id": trigger_id or fresh_trigger_id(),
         "view": {
             "id": view_id,
             "team_id": TEAM_ID,
@@ -145,6 +158,7 @@ class SlackSender:
         self.timeout = timeout
         self.clock = clock
         self._serial = itertools.count(1)
+        self.last_sent: tuple[bytes, dict[str, str]] | None = None
 
     def command(
         self,
@@ -170,7 +184,7 @@ class SlackSender:
             "api_app_id": APP_ID,
             "is_enterprise_install": "false",
             "response_url": response_url or self._response_url(serial),
-            "trigger_id": trigger_id or f"1337.{serial}.{serial:032x}",
+            "trigger_id": trigger_id or fresh_trigger_id(),
         }
         return self._send_form(fields)
 
@@ -236,12 +250,19 @@ class SlackSender:
         finally:
             connection.close()
 
+    def replay(self) -> Response:
+        """The last signed request again, byte for byte with its headers, as a replayer would."""
+        assert self.last_sent is not None, "nothing sent yet"
+        body, headers = self.last_sent
+        return self.raw(body, headers, path=self.path)
+
     def _send_form(self, fields: Mapping[str, str]) -> Response:
         body = urlencode(fields).encode()
         return self._send_signed(body, {"Content-Type": "application/x-www-form-urlencoded"})
 
     def _send_signed(self, body: bytes, headers: dict[str, str]) -> Response:
         signed = {**headers, **sign(body, self.signing_secret, int(self.clock()))}
+        self.last_sent = (body, signed)
         return self.raw(body, signed, path=self.path)
 
     def _response_url(self, serial: int) -> str:
