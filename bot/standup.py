@@ -25,6 +25,7 @@ prompt (`not_before` an hour before the cutoff) and cancelled on answering.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -33,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bot import payloads
 from bot.services import Services
 from bot.views.rich_text import input_to_mrkdwn
 from bot.views.standup import (
@@ -49,7 +51,7 @@ from bot.views.standup import (
 )
 from rituals.interactions import InteractionKind, RitualKind
 from rituals.schedule import MEMBER_LOCAL, validate_timezone
-from rituals.slack_text import record_id, user_ids
+from rituals.slack_text import user_ids
 from rituals.standup import (
     ASK,
     DONE,
@@ -86,6 +88,8 @@ from storage.occurrences import Status, WonOccurrence
 from storage.org import RosterEntry
 from storage.outbox import OutboundCall, OutboxStatus, enqueue, from_parent
 from storage.rituals import RitualSnapshot
+
+_log = logging.getLogger(__name__)  # `log` is the interaction log here
 
 CHANNEL_TZ_KEY = "channel_timezone"  # where a fixed cutoff ("at": "17:00") is read
 # Ritual settings that belong to the schedule, not to StandupSettings.
@@ -997,7 +1001,7 @@ def offer_help(
     services: Services, slack_team_id: str, user_id: str, value: str, now: datetime
 ) -> str:
     """ "I can help": log the offer and open a group DM with the requester. Returns the reply."""
-    ask_id = record_id(value)
+    ask_id = payloads.row_id(value)
     workspace_id = services.workspace_id(slack_team_id)
     with transaction(services.sessions) as session:
         found = store.ask_context(session, ask_id) if ask_id is not None else None
@@ -1081,23 +1085,37 @@ class Resolution:
 def resolve_help(
     services: Services, slack_team_id: str, user_id: str, value: str, now: datetime
 ) -> Resolution:
-    """The requester confirms the help landed: log help given (helper -> requester)."""
-    ask_part, _, helper_part = value.partition(":")
-    ask_id, helper_id = record_id(ask_part), record_id(helper_part)
-    if ask_id is None or helper_id is None:
+    """The requester confirms the help landed: log help given (helper -> requester).
+
+    The button's value names the ask and the helper; both come back from the
+    client, so only the ask's own requester may click and only someone who
+    offered help on that ask is credited.
+    """
+    ids = payloads.row_ids(value, 2)
+    if ids is None:
         return Resolution("This button is out of date.", None)
+    ask_id, helper_id = ids
     workspace_id = services.workspace_id(slack_team_id)
     with transaction(services.sessions) as session:
         found = store.ask_context(session, ask_id)
-        if found is None:
+        circle = load_circle(session, found.ask.partnership_id) if found is not None else None
+        if found is None or circle is None or circle.info.workspace_id != workspace_id:
             return Resolution("This ask was withdrawn by its author.", None)
         ask = found.ask
-        if user_id != found.requester_slack_id:
+        clicker = org.find_member(session, workspace_id, user_id)
+        if clicker is None or clicker.id != ask.requester_member_id:
             return Resolution(
                 f"Only <@{found.requester_slack_id}>, who asked, can mark this resolved.", None
             )
-        circle = load_circle(session, ask.partnership_id)
-        helper = circle.roster.get(helper_id) if circle is not None else None
+        offer = store.find_offer(session, ask.id, helper_id)
+        if offer is None:
+            _log.info("resolve refused: member %s made no offer on ask %s", helper_id, ask.id)
+            return Resolution(
+                "This button doesn't match anyone who offered help on this ask, "
+                "so nothing was recorded.",
+                None,
+            )
+        helper = circle.roster.get(helper_id)
         store.resolve_ask(session, ask.id, now)
         log(
             session,
@@ -1107,13 +1125,13 @@ def resolve_help(
                 kind=InteractionKind.HELP_GIVEN,
                 provider_member_id=helper_id,
                 beneficiary_member_id=ask.requester_member_id,
-                provider_team_id=helper.team_id if helper is not None else None,
+                provider_team_id=helper.team_id if helper is not None else offer.helper_team_id,
                 beneficiary_team_id=ask.requester_team_id,
                 occurred_at=now,
                 source=store.ask_source(ask.id, "given", helper_id),
             ),
         )
-        helper_slack = helper.slack_user_id if helper is not None else None
+    helper_slack = helper.slack_user_id if helper is not None else None
     if helper_slack is None:
         return Resolution("Marked resolved. Thank you!", None)
     return Resolution(None, help_resolved_message(found.text, user_id, helper_slack))

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from rituals.interactions import RitualKind
+from rituals.interactions import InteractionKind, RitualKind
 from rituals.standup import ASK
 from storage.batching import batches
 from storage.models import (
@@ -539,6 +539,25 @@ def record_offer(
         .values(first_offer_at=now)
         .execution_options(synchronize_session=False)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """Someone's recorded "I can help" on an ask, with their team when they offered."""
+
+    helper_member_id: int
+    helper_team_id: int | None
+
+
+def find_offer(session: Session, ask_id: int, helper_member_id: int) -> Offer | None:
+    """The helper's offer on this ask, if they made one (its help_offered interaction)."""
+    row = session.execute(
+        select(Interaction.provider_member_id, Interaction.provider_team_id).where(
+            Interaction.source == ask_source(ask_id, "offered", helper_member_id),
+            Interaction.kind == InteractionKind.HELP_OFFERED.value,
+        )
+    ).first()
+    return None if row is None or row[0] is None else Offer(int(row[0]), row[1])
 
 
 def resolve_ask(session: Session, ask_id: int, now: datetime) -> bool:

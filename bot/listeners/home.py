@@ -8,7 +8,6 @@ line at the top of the republished Home) or inline in the form.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -18,6 +17,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import payloads
 from bot.admin import AdminCheck
 from bot.clock import utcnow
 from bot.commands import CommandRequest, Reply
@@ -65,7 +65,6 @@ from bot.views.ritual_edit import (
 from bot.views.setup import SETUP_ACTION, SETUP_CALLBACK
 from rituals.interactions import RitualKind
 from rituals.schedule import MEMBER_LOCAL, validate_timezone
-from rituals.slack_text import record_id
 from storage import home as home_store
 from storage import rituals as ritual_store
 from storage.rituals import RitualSnapshot
@@ -104,13 +103,11 @@ def _team_id(body: dict[str, Any]) -> str:
 
 
 def _action(body: dict[str, Any]) -> dict[str, Any]:
-    actions = body.get("actions") or [{}]
-    return dict(actions[0])
+    return payloads.first_action(body)
 
 
 def _ritual_id(body: dict[str, Any]) -> int | None:
-    value = str(_action(body).get("value") or "")
-    return record_id(value)
+    return payloads.row_id(_action(body).get("value"))
 
 
 def _notice(reply: Reply) -> str | None:
@@ -418,7 +415,7 @@ class HomeListeners:
             return
         team_id = _team_id(body)
         try:
-            partnership = str(int(_metadata(view).get("partnership", 0)))
+            partnership = str(payloads.metadata_id(_metadata(view).get("partnership")) or 0)
             created = self.changes.add(
                 user_id,
                 self.services.workspace_id(team_id),
@@ -453,11 +450,7 @@ class HomeListeners:
 
 
 def _metadata(view: dict[str, Any]) -> dict[str, Any]:
-    try:
-        found = json.loads(str(view.get("private_metadata") or "{}"))
-    except ValueError:
-        return {}
-    return found if isinstance(found, dict) else {}
+    return payloads.metadata(view.get("private_metadata")) or {}
 
 
 def _channel_problem(client: WebClient, channel_id: str) -> str | None:

@@ -10,6 +10,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import payloads
 from bot.clock import utcnow
 from bot.kudos import Field, GiveRequest, KudosService, Posted, Refused, form_text, plain
 from bot.listeners.lazy import acked
@@ -28,7 +29,6 @@ from bot.views.kudos import (
     ModalContext,
     notice_modal,
 )
-from rituals.slack_text import record_id
 
 MESSAGE_SHORTCUT_ID = "give_kudos_for_message"
 
@@ -105,8 +105,20 @@ def submit_form(
             response_action="errors", errors={RECIPIENTS_BLOCK: "This form expired; open it again."}
         )
         return
+    picked_values = payloads.option_values(chosen)
+    if not isinstance(users, list) or not all(payloads.user_id(u) for u in users):
+        ack(response_action="errors", errors={RECIPIENTS_BLOCK: "Pick people from the list."})
+        return
+    if not isinstance(reason, str):
+        ack(response_action="errors", errors={REASON_BLOCK: "Write a few words of thanks."})
+        return
+    if picked_values is None:
+        ack(response_action="errors", errors={VALUES_BLOCK: "Pick values from the list."})
+        return
     try:
-        result = _give_from_form(service, services, client, body, context, users, reason, chosen)
+        result = _give_from_form(
+            service, services, client, body, context, users, reason, picked_values
+        )
     except Exception:
         log.exception("kudos form submission failed")
         ack(
@@ -138,7 +150,7 @@ def _give_from_form(
     context: ModalContext,
     users: list[str],
     reason: str,
-    chosen: list[dict[str, Any]],
+    chosen: list[str],
 ) -> Posted | Refused:
     return service.give(
         client,
@@ -146,7 +158,7 @@ def _give_from_form(
             workspace_id=services.workspace_id(_team_id(body)),
             giver_id=str(body["user"]["id"]),
             channel_id=context.channel_id,
-            text=form_text(users, reason, [str(o["value"]) for o in chosen]),
+            text=form_text(users, reason, chosen),
             link=context.link,
             partnership_id=context.partnership_id,
         ),
@@ -163,17 +175,14 @@ def second(
 ) -> None:
     """A +1 on a public post; only the presser sees the answer."""
     user_id = str(body["user"]["id"])
-    try:
-        kudos_id = record_id(body["actions"][0]["value"])
-    except (KeyError, IndexError, TypeError):
-        return
-    if kudos_id is None:
-        return
-    answer = service.second(
-        client, services.workspace_id(_team_id(body)), user_id, kudos_id, utcnow()
-    )
-    # The post shows the new count once the outbox sends the update; say so at once.
-    answer = answer or "Your +1 is in. Thanks for adding your voice!"
+    kudos_id = payloads.row_id(payloads.first_action(body).get("value"))
+    answer = "This button is out of date, so nothing was added."
+    if kudos_id is not None:
+        refusal = service.second(
+            client, services.workspace_id(_team_id(body)), user_id, kudos_id, utcnow()
+        )
+        # The post shows the new count once the outbox sends the update; say so at once.
+        answer = refusal or "Your +1 is in. Thanks for adding your voice!"
     if body.get("response_url"):
         respond(text=answer, response_type="ephemeral", replace_original=False)
         return
@@ -190,7 +199,7 @@ def pick_from_prompt(
     picked = str((action.get("selected_option") or {}).get("value") or "")
     block_id = str(action.get("block_id") or "")
     partnership_id = (
-        record_id(block_id.removeprefix(PROMPT_BLOCK_PREFIX))
+        payloads.row_id(block_id.removeprefix(PROMPT_BLOCK_PREFIX))
         if block_id.startswith(PROMPT_BLOCK_PREFIX)
         else None
     )

@@ -11,6 +11,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import payloads
 from bot.clock import utcnow
 from bot.listeners.lazy import acked
 from bot.services import Services
@@ -26,7 +27,6 @@ from bot.views.shadowing import (
     reflection_modal,
     saved_modal,
 )
-from rituals.slack_text import record_id
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +38,7 @@ def _team_id(body: dict[str, Any]) -> str:
 
 
 def _pairing_id(body: dict[str, Any]) -> int | None:
-    try:
-        return record_id(body["actions"][0]["value"])
-    except (KeyError, IndexError, TypeError):
-        return None
+    return payloads.row_id(payloads.first_action(body).get("value"))
 
 
 def tell(body: dict[str, Any], respond: Callable[..., Any], client: WebClient, text: str) -> None:
@@ -67,6 +64,7 @@ def press(
     """Run one button's action and show its outcome; "We met" opens the reflection form."""
     pairing_id = _pairing_id(body)
     if pairing_id is None:
+        tell(body, respond, client, "This button is out of date, so nothing was recorded.")
         return
     user_id = str(body["user"]["id"])
     result = action(services.workspace_id(_team_id(body)), user_id, pairing_id, utcnow())
@@ -103,7 +101,7 @@ def submit_reflection(
     if missing:
         ack(response_action="errors", errors=missing)
         return
-    pairing_id = record_id(view.get("private_metadata"))
+    pairing_id = payloads.row_id(view.get("private_metadata"))
     if pairing_id is None:
         ack(
             response_action="errors",

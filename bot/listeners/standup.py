@@ -16,6 +16,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import payloads
 from bot.clock import utcnow
 from bot.commands import CommandRequest, Reply
 from bot.listeners.lazy import acked
@@ -37,7 +38,6 @@ from bot.views.standup import (
     VIEW_ANSWER,
     result_view,
 )
-from rituals.slack_text import record_id
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,8 @@ def _ids(body: dict[str, Any]) -> tuple[str, str]:
 
 
 def _value(body: dict[str, Any]) -> str:
-    actions = body.get("actions") or [{}]
-    return str(actions[0].get("value") or "")
+    value = payloads.first_action(body).get("value")
+    return value if isinstance(value, str) else ""
 
 
 def _tell(respond: Respond | None, text: str) -> None:
@@ -70,9 +70,8 @@ def register(app: App, services: Services) -> None:
         body: dict[str, Any], client: WebClient, respond: Respond | None = None
     ) -> None:
         user_id, team_id = _ids(body)
-        value = _value(body)
+        day_id = payloads.row_id(_value(body))
         try:
-            day_id = record_id(value)
             if day_id is None:
                 raise Refusal("This button is out of date; use `/tandem standup` instead.")
             view = answer_view(services, team_id, user_id, day_id, utcnow())

@@ -29,8 +29,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot import payloads
 from rituals.kudos import MAX_REASON_LENGTH
-from rituals.slack_text import escape, permalink, record_id, user_mention
+from rituals.slack_text import escape, permalink, user_mention
 from storage.kudos import Leaderboard, MonthStats
 
 MODAL_CALLBACK_ID = "kudos_give"
@@ -139,16 +140,17 @@ class ModalContext:
 
     @classmethod
     def load(cls, raw: str) -> ModalContext | None:
-        try:
-            found = json.loads(raw)
-            partnership_id = record_id(found["p"])
-            channel_id = found.get("c") or ""
-        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        """The context we wrote, or None for anything else the client sends back."""
+        found = payloads.metadata(raw)
+        if found is None:
             return None
-        if partnership_id is None or not isinstance(channel_id, str):
+        partnership_id = payloads.metadata_id(found.get("p"))
+        channel = found.get("c")
+        link = found.get("l")
+        if partnership_id is None or not (channel == "" or payloads.channel_id(channel)):
             return None
         # The link came back from the member's client: only a Slack permalink is kept.
-        return cls(partnership_id, channel_id, permalink(found.get("l")))
+        return cls(partnership_id, str(channel), permalink(link))
 
 
 def _option(text: str, value: str) -> Option:

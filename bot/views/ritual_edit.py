@@ -32,6 +32,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.basic_components import DispatchActionConfig
 from slack_sdk.models.views import View
 
+from bot import payloads
 from bot.ritual_form import (
     CHANNEL_BLOCK,
     CRON_BLOCK,
@@ -47,7 +48,7 @@ from bot.views.home import KIND_TITLES
 from bot.views.shadowing import slack_time
 from rituals.interactions import RitualKind
 from rituals.schedule import MEMBER_LOCAL, PRESETS, describe
-from rituals.slack_text import escape, record_id
+from rituals.slack_text import escape
 
 EDIT_CALLBACK = "ritual_edit_form"
 ADD_CALLBACK = "ritual_add_form"
@@ -89,14 +90,17 @@ class EditContext:
 
     @classmethod
     def load(cls, text: str) -> EditContext | None:
-        try:
-            data = json.loads(text)
-            ritual_id, version = record_id(data["ritual"]), data["version"]
-            if ritual_id is None or not isinstance(version, int) or not 0 <= version <= 2**31:
-                return None
-            return cls(ritual_id, version, str(data["kind"]))
-        except (ValueError, KeyError, TypeError, RecursionError):
+        """The context we wrote, or None for anything else the client sends back."""
+        data = payloads.metadata(text)
+        if data is None:
             return None
+        ritual_id = payloads.metadata_id(data.get("ritual"))
+        version, kind = data.get("version"), data.get("kind")
+        if ritual_id is None or not isinstance(kind, str):
+            return None
+        if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= 2**31:
+            return None
+        return cls(ritual_id, version, kind)
 
 
 def edit_modal(

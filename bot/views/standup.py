@@ -30,6 +30,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot import payloads
 from bot.views.rich_text import from_mrkdwn
 from rituals.slack_text import escape, sanitize
 from rituals.standup import BLOCKERS, NO_BLOCKER, AnswerSection, StandupSummary
@@ -199,11 +200,8 @@ def no_blocker_ticked(state_values: Mapping[str, Any]) -> bool:
 
 
 def day_from_metadata(private_metadata: str) -> int | None:
-    try:
-        value = json.loads(private_metadata or "{}").get("day")
-    except (ValueError, AttributeError):
-        return None
-    return value if isinstance(value, int) else None
+    found = payloads.metadata(private_metadata)
+    return payloads.metadata_id(found.get("day")) if found is not None else None
 
 
 def result_view(title: str, text: str) -> dict[str, Any]:

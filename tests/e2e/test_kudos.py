@@ -587,3 +587,60 @@ def test_a_replayed_plus_one_changes_nothing(
     with bot.services.sessions() as session:
         assert session.scalar(select(func.count()).select_from(KudosSecond)) == 1
     assert len(bot.fake.calls_to("response_url")) == before + 1
+
+
+def test_forged_plus_one_values_are_refused(kudos_bot: RunningBot) -> None:
+    bot = kudos_bot
+    assert "on their way" in _reply(bot, "<@UIVY> for the launch")
+    _drain(bot)
+    [post] = _posts(bot)
+    for value in ("²", "-1", "9" * 25, "1 ", "0"):
+        answer = _press_value(bot, "UJO", value, post["ts"])
+        assert "out of date" in answer, value
+    assert "can't find these kudos" in _press_value(bot, "UJO", "999999", post["ts"])
+    with bot.services.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(KudosSecond)) == 0
+
+
+def _press_value(bot: RunningBot, user_id: str, value: str, ts: str) -> str:
+    before = len(bot.fake.calls_to("response_url"))
+    payload = block_actions_payload(
+        SECOND_ACTION_ID,
+        value,
+        user_id=user_id,
+        channel_id="CJOINT",
+        block_id="kudos_actions",
+        message_ts=ts,
+        response_url=bot.fake.response_url(),
+    )
+    assert bot.slack.interaction(payload).status == 200
+    calls = bot.fake.wait_for("response_url", count=before + 1)
+    return str(calls[before].params["text"])
+
+
+def test_forged_form_fields_are_refused_inline(kudos_bot: RunningBot) -> None:
+    bot = kudos_bot
+    bot.slack.command("kudos", user_id="UANA", channel_id="CMKT")
+    bot.fake.wait_for("views.open")
+    metadata = json.loads(_opened_metadata(bot))
+    good = _form(["UIVY"], "the fix", ["ownership"])
+    forged_users = _form(["UIVY> <!channel> <@UJO"], "the fix")
+    forged_values = _form(["UIVY"], "the fix", ["ownership <!here>"])
+    cases: list[tuple[dict[str, Any], str, str]] = [
+        (forged_users, json.dumps(metadata), RECIPIENTS_BLOCK),
+        (forged_values, json.dumps(metadata), VALUES_BLOCK),
+        (good, json.dumps({**metadata, "p": str(metadata["p"])}), RECIPIENTS_BLOCK),
+        (good, json.dumps({**metadata, "p": True}), RECIPIENTS_BLOCK),
+        (good, json.dumps({**metadata, "c": "C1> <!everyone"}), RECIPIENTS_BLOCK),
+        (good, json.dumps({**metadata, "l": {"x": 1}}), RECIPIENTS_BLOCK),
+        (good, "[" * 3000, RECIPIENTS_BLOCK),
+    ]
+    for values, private_metadata, block in cases:
+        response = bot.slack.interaction(
+            view_submission_payload(
+                MODAL_CALLBACK_ID, values, user_id="UANA", private_metadata=private_metadata
+            )
+        )
+        answer = response.json()
+        assert answer["response_action"] == "errors" and block in answer["errors"], answer
+    assert _counts(bot) == (0, 0, 0, 0)

@@ -330,3 +330,44 @@ def test_a_round_without_pairs_explains_itself(
 def test_pair_for_someone_tandem_does_not_know(bot: RunningBot) -> None:
     bot.fake.add_user("UNEW", tz=LONDON)
     assert "You're not in a shadowing round yet" in _command(bot, "pair", "UNEW")
+
+
+def test_forged_pairing_values_are_refused(pair_bot: tuple[RunningBot, World]) -> None:
+    bot, world = pair_bot
+    _round(bot, world)
+    _drain(bot)
+    dm = _group_dm(bot)
+    pairing = _pairing(bot)
+    for value in ("²", "-1", "9" * 25, f"{pairing.id} "):
+        told = _ephemeral(
+            bot,
+            lambda value=value: bot.slack.interaction(
+                block_actions_payload(
+                    MET_ACTION_ID,
+                    value,
+                    user_id="UM1",
+                    channel_id=dm,
+                    response_url=bot.fake.response_url(),
+                )
+            ),
+        )
+        assert "out of date" in told, value
+    answers = {
+        LEARNED_BLOCK: {ANSWER_ACTION: {"type": "plain_text_input", "value": "a lot"}},
+        HANDOFF_BLOCK: {ANSWER_ACTION: {"type": "plain_text_input", "value": "briefs"}},
+    }
+    for metadata in ("²", "9" * 25, f"-{pairing.id}", json.dumps({"id": pairing.id})):
+        response = bot.slack.interaction(
+            view_submission_payload(
+                REFLECTION_CALLBACK_ID, answers, user_id="UM1", private_metadata=metadata
+            )
+        )
+        assert response.json()["response_action"] == "errors", metadata
+    with bot.services.sessions() as session:
+        assert (
+            session.scalars(
+                select(ShadowPairing.status).where(ShadowPairing.id == pairing.id)
+            ).one()
+            == pairing.status
+        )
+        assert session.scalars(select(Interaction)).all() == []

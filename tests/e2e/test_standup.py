@@ -431,3 +431,81 @@ def test_admins_hear_once_about_members_prompted_without_a_usable_time_zone(
     assert rendered.count("<@UM3> has no usable time zone") == 1
     prompts = [c for c in _posts_to(bot.fake.calls, "UM3") if "Reminder" not in c.params["text"]]
     assert len(prompts) == 2  # prompted at 09:30 in the default zone, both days
+
+
+def _help_flows(standup: Standup) -> list[tuple[str, int | None]]:
+    with standup.bot.services.sessions() as session:
+        return [
+            (i.kind, i.provider_member_id)
+            for i in session.scalars(select(Interaction).order_by(Interaction.id))
+            if i.kind in (InteractionKind.HELP_OFFERED.value, InteractionKind.HELP_GIVEN.value)
+        ]
+
+
+def _resolved_at(standup: Standup) -> datetime | None:
+    with standup.bot.services.sessions() as session:
+        return session.scalars(select(StandupAsk.resolved_at)).one()
+
+
+def test_resolve_credits_only_someone_who_offered_help(standup: Standup) -> None:
+    """Forged "Mark resolved" values: a polite refusal, and nothing credited or closed."""
+    ask_id, reply = _ask(standup)
+    helper, other = standup.world.members["UI1"], standup.world.members["UI2"]
+    offered = _press(standup, ACTION_OFFER_HELP, str(ask_id), "UI1", reply["ts"], "CJOINT")
+    assert "group DM" in offered["text"]
+    before = _help_flows(standup)
+    assert before == [("help_offered", helper)]
+
+    forged = [
+        (f"{ask_id}:{other}", "doesn't match anyone who offered help"),  # a member, no offer
+        (f"{ask_id}:999999", "doesn't match anyone who offered help"),  # no such member
+        (f"{ask_id}:{standup.world.members['UM1']}", "doesn't match anyone who offered"),
+        (f"{ask_id}:²", "out of date"),
+        (f"{ask_id}:-{helper}", "out of date"),
+        (f"{ask_id}:{helper}:1", "out of date"),
+        (f"{ask_id}:{'9' * 25}", "out of date"),
+        (f"999999:{helper}", "withdrawn"),
+        ("", "out of date"),
+    ]
+    for value, words in forged:
+        answer = _press(standup, ACTION_RESOLVE_ASK, value, "UM1", "1.0", "GDM")
+        assert words in answer["text"], (value, answer)
+        assert answer.get("response_type") == "ephemeral"
+    # The helper's own real value, clicked by someone other than the requester.
+    by_helper = _press(standup, ACTION_RESOLVE_ASK, f"{ask_id}:{helper}", "UI1", "1.0", "GDM")
+    assert "Only <@UM1>" in by_helper["text"]
+    assert _help_flows(standup) == before and _resolved_at(standup) is None
+
+    done = _press(standup, ACTION_RESOLVE_ASK, f"{ask_id}:{helper}", "UM1", "1.0", "GDM")
+    assert "marked this resolved" in json.dumps(done.get("blocks"))
+    assert _help_flows(standup) == [("help_offered", helper), ("help_given", helper)]
+
+
+def test_forged_standup_buttons_and_metadata_change_nothing(standup: Standup) -> None:
+    standup.tick(LONDON_PROMPT + timedelta(seconds=5))
+    day_id = standup.day()
+    for value in ("²", "-1", f" {day_id}", "9" * 25, "0"):
+        answer = _press(standup, ACTION_ANSWER, value, "UM1", "1.0", "DPROMPT")
+        assert "out of date" in answer["text"], value
+    fake = standup.bot.fake
+    for value in ("²", "9" * 25, "1e3"):
+        answer = _press(standup, ACTION_OFFER_HELP, value, "UI1", "1.0", "CJOINT")
+        assert "withdrawn" in answer["text"] and answer["response_type"] == "ephemeral"
+    for metadata in (
+        json.dumps({"day": True}),
+        json.dumps({"day": str(day_id)}),
+        json.dumps({"day": 2**70}),
+        json.dumps([day_id]),
+        "[" * 5000 + "]" * 5000,
+        "not json",
+    ):
+        payload = view_submission_payload(
+            VIEW_ANSWER, state(today="hello"), user_id="UM1", private_metadata=metadata
+        )
+        response = standup.bot.slack.interaction(payload)
+        assert response.status == 200, metadata[:20]
+        assert response.json()["response_action"] == "errors", metadata[:20]
+    assert _rows(standup)  # the prompts are there ...
+    with standup.bot.services.sessions() as session:
+        assert session.scalars(select(Interaction)).all() == []  # ... and nothing was logged
+    assert not fake.calls_to("views.open")
