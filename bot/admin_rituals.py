@@ -106,7 +106,7 @@ class AdminRitualCommands:
         if parsed.action == "run-now":
             result = self.changes.run_now(req.user_id, workspace_id, parsed.ritual_id, now)
             return notice(
-                f"Ran {words(result.ritual)} once now ({result.status.value}).",
+                result.message(),
                 hint="Its messages go out through the outbox within seconds.",
             )
         done = self.changes.delete(req.user_id, workspace_id, parsed.ritual_id, now)

@@ -75,6 +75,7 @@ from rituals.kudos import (
     should_nudge,
     suggest_people,
 )
+from rituals.run_report import RunReport
 from rituals.schedule import MEMBER_LOCAL, PRESETS
 from rituals.slack_text import escape, user_mention
 from rituals.zones import zone_or_default
@@ -628,8 +629,12 @@ def queue_leaderboard(
 
 def build_kudos_prompts(
     session: Session, ritual: RitualSnapshot, occurrences: list[WonOccurrence], now: datetime
-) -> None:
-    """The ritual builder: one DM per member still to nudge, written to the outbox."""
+) -> RunReport:
+    """The ritual builder: one DM per member still to nudge, written to the outbox.
+
+    Returns how many were nudged and how many were skipped, by reason.
+    """
+    report = RunReport()
     roster = [e for e in partnership_roster(session, ritual.partnership_id) if e.active]
     by_member = {e.member_id: e for e in roster}
     targets: list[tuple[WonOccurrence, RosterEntry, str]] = []
@@ -639,7 +644,7 @@ def build_kudos_prompts(
         elif (entry := by_member.get(occurrence.member_id)) is not None:
             targets.append((occurrence, entry, occurrence.tz))
     if not targets:
-        return
+        return report
     teams = store.team_names(session, ritual.partnership_id)
     week_starts = {tz: week_start(tz, now) for tz in {tz for _, _, tz in targets}}
     gave = store.cross_team_givers_since(session, ritual.partnership_id, min(week_starts.values()))
@@ -652,18 +657,27 @@ def build_kudos_prompts(
     for occurrence, entry, tz in targets:
         local_today = now.astimezone(_zone(tz, "UTC")).date()
         last_gave = gave.get(entry.member_id)
+        already_gave = last_gave is not None and last_gave >= week_starts[tz]
+        opted_out = bool(OPT_OUT_NAMES.intersection(entry.opted_out))
+        away = entry.away_until is not None and entry.away_until >= local_today
         if not should_nudge(
-            already_gave_cross_team_this_week=last_gave is not None
-            and last_gave >= week_starts[tz],
-            opted_out=bool(OPT_OUT_NAMES.intersection(entry.opted_out)),
-            away=entry.away_until is not None and entry.away_until >= local_today,
+            already_gave_cross_team_this_week=already_gave, opted_out=opted_out, away=away
         ):
+            report.skip(
+                "opted out of kudos prompts"
+                if opted_out
+                else "away"
+                if away
+                else "already thanked the other team this week"
+            )
             continue
         if entry.team_id not in sides:
             sides[entry.team_id] = _OtherSide.of(entry.team_id, roster, teams)
         side = sides[entry.team_id]
         if not side.slack_ids:
+            report.skip("nobody in the other team to thank")
             continue
+        report.reached += 1
         suggested = suggest_people(
             [
                 Suggestion(side.slack_ids[t.other_member_id], t.tie, t.at)
@@ -684,6 +698,7 @@ def build_kudos_prompts(
             )
         )
     enqueue(session, calls, now, ritual.workspace_id)
+    return report
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from bot.kudos import build_kudos_prompts
 from bot.shadowing import build_shadowing_rounds
 from bot.standup import build_standup
 from rituals.interactions import RitualKind
+from rituals.run_report import RunReport
 from storage.occurrences import WonOccurrence
 from storage.rituals import RitualSnapshot
 
@@ -35,8 +36,12 @@ class RitualBuilder(Protocol):
         occurrences: list[WonOccurrence],
         now: datetime,
         /,
-    ) -> None:
-        """Write the domain rows and outbox rows for these occurrences; raise to roll back."""
+    ) -> RunReport | None:
+        """Write the domain rows and outbox rows for these occurrences; raise to roll back.
+
+        A builder that prompts members may say whom it reached and skipped
+        (shown to an admin who ran the ritual by hand); the tick ignores it.
+        """
 
 
 class BuilderRegistry:

@@ -23,8 +23,9 @@ from bot.ritual_form import RitualEdit, standup_time_and_days
 from bot.services import Services
 from bot.standup import CHANNEL_TZ_KEY
 from bot.sync import SyncResult, sync_teams
-from bot.tick import run_now
+from bot.tick import run_and_report
 from rituals.interactions import RitualKind
+from rituals.run_report import RunReport
 from rituals.schedule import MEMBER_LOCAL, PRESETS, describe, next_fire_times
 from rituals.slack_text import echo
 from rituals.standup import StandupSettings
@@ -65,6 +66,13 @@ class RunResult:
     ritual: RitualSnapshot
     occurrence: WonOccurrence
     status: Status
+    report: RunReport | None = None  # whom the run reached and skipped, when the kind says
+
+    def message(self) -> str:
+        """What the admin who ran it reads: who was reached, who was skipped and why."""
+        if self.report is None or self.status != Status.DONE:
+            return f"Ran {words(self.ritual)} once now ({self.status.value})."
+        return f"Ran {words(self.ritual)} once now: {self.report.describe()}."
 
 
 def missing(ritual_id: int) -> RitualChangeError:
@@ -259,7 +267,9 @@ class RitualChanges:
         """One extra occurrence, with a key of its own, built at once (`bot.tick.run_now`)."""
         ritual = self.get(workspace_id, ritual_id)
         try:
-            occurrence, status = run_now(self.services, ritual_id, now, builders=self.builders)
+            occurrence, status, report = run_and_report(
+                self.services, ritual_id, now, builders=self.builders
+            )
         except RitualNotFound:
             raise missing(ritual_id) from None
         except Exception as error:
@@ -279,10 +289,15 @@ class RitualChanges:
                     "occurrence": occurrence.id,
                     "fire_key": occurrence.fire_key,
                     "status": status.value,
+                    **(
+                        {"reached": report.reached, "skipped": dict(report.skipped)}
+                        if report is not None
+                        else {}
+                    ),
                 },
                 now=now,
             )
-        return RunResult(ritual, occurrence, status)
+        return RunResult(ritual, occurrence, status, report)
 
     def delete(
         self, actor: str, workspace_id: int, ritual_id: int, now: datetime

@@ -50,6 +50,7 @@ from bot.views.standup import (
     summary_message,
 )
 from rituals.interactions import InteractionKind, RitualKind
+from rituals.run_report import RunReport
 from rituals.schedule import MEMBER_LOCAL, validate_timezone
 from rituals.slack_text import user_ids
 from rituals.standup import (
@@ -257,13 +258,15 @@ class _Target:
 
 def build_standup(
     session: Session, ritual: RitualSnapshot, occurrences: list[WonOccurrence], now: datetime
-) -> None:
+) -> RunReport:
     """Prompt the members whose local standup time has come (one call per tick and ritual).
 
     Writes the day rows, the prompt records, the prompt DMs and their
     reminders; occurrences that must not prompt (away, holiday, opted out,
     not a standup day, outside 06:00-21:00 local) are marked skipped with why.
+    Returns how many members were prompted and how many were skipped, by reason.
     """
+    report = RunReport()
     try:
         config = config_of(ritual.settings)
     except StandupSettingsError as problem:
@@ -273,7 +276,8 @@ def build_standup(
             Status.FAILED,
             f"The standup's settings are invalid ({problem}); nothing was sent.",
         )
-        return
+        report.skip("everyone: the standup's settings are invalid")
+        return report
     circle = load_circle(session, ritual.partnership_id)
     if circle is None or len(circle.info.teams) < 2:
         occurrence_store.mark(
@@ -282,7 +286,8 @@ def build_standup(
             Status.FAILED,
             "A joint standup needs a partnership of at least two teams.",
         )
-        return
+        report.skip("everyone: the partnership needs at least two teams")
+        return report
     settings = config.settings
 
     skipped: dict[str, list[int]] = {}
@@ -302,6 +307,7 @@ def build_standup(
             skipped.setdefault("No longer a member of the partnership's teams.", []).append(
                 occurrence.id
             )
+            report.skip(SKIP_WORDS_LEFT)
             continue
         zone = ZoneInfo(occurrence.tz)
         targets.append(
@@ -333,9 +339,11 @@ def build_standup(
             local = now.astimezone(target.zone)
             outside[_note_target(target)] = f"{local:%H:%M} in {target.zone_name}"
             _skip(skipped, target, _outside_hours_detail(target, now))
+            report.skip(SKIP_WORDS_OUTSIDE_HOURS)
             continue
         if reason is not None:
             _skip(skipped, target, _skip_detail(reason))
+            report.skip(SKIP_WORDS[reason])
             continue
         if target.fallback:
             fallbacks[_note_target(target)] = target.zone_name
@@ -348,7 +356,7 @@ def build_standup(
     _note_once(session, ritual.workspace_id, NOTE_OUTSIDE_HOURS, outside, now)
     _note_once(session, ritual.workspace_id, NOTE_TZ_FALLBACK, fallbacks, now)
     if not prompts:
-        return
+        return report
 
     latest: dict[date, datetime] = {}
     for _, local_date, cutoff in prompts:
@@ -366,7 +374,9 @@ def build_standup(
     calls: list[OutboundCall] = []
     for target, local_date, cutoff in prompts:
         if (local_date, target.entry.member_id) in answered:
+            report.skip(SKIP_WORDS_ANSWERED)
             continue
+        report.reached += 1
         slack_id = target.entry.slack_user_id
         other = circle.other_teams_name(target.entry.team_id)
         day_id = day_ids[local_date]
@@ -403,6 +413,21 @@ def build_standup(
                 )
             )
     enqueue(session, calls, now, ritual.workspace_id)
+    return report
+
+
+# How a run-now tells the admin why members were not prompted (counts follow).
+SKIP_WORDS = {
+    SkipReason.OPTED_OUT: "opted out of standups",
+    SkipReason.NOT_A_STANDUP_DAY: "not a standup day for them",
+    SkipReason.TEAM_HOLIDAY: "on a team holiday",
+    SkipReason.AWAY: "away",
+}
+SKIP_WORDS_OUTSIDE_HOURS = (
+    f"outside {PROMPT_WINDOW[0]:%H:%M}-{PROMPT_WINDOW[1]:%H:%M} in their time zone"
+)
+SKIP_WORDS_ANSWERED = "already answered that day"
+SKIP_WORDS_LEFT = "no longer in the partnership's teams"
 
 
 def _skip(skipped: dict[str, list[int]], target: _Target, detail: str) -> None:

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from bot.clock import utcnow
 from bot.ritual_builders import BuilderRegistry, default_registry, missing_detail
 from bot.services import Services
+from rituals.run_report import RunReport
 from rituals.schedule import (
     DueOccurrence,
     OccurrenceStatus,
@@ -123,11 +124,20 @@ def tick(
 def run_now(
     services: Services, ritual_id: int, now: datetime, *, builders: BuilderRegistry | None = None
 ) -> tuple[WonOccurrence, Status]:
+    """`run_and_report` without the report."""
+    occurrence, status, _ = run_and_report(services, ritual_id, now, builders=builders)
+    return occurrence, status
+
+
+def run_and_report(
+    services: Services, ritual_id: int, now: datetime, *, builders: BuilderRegistry | None = None
+) -> tuple[WonOccurrence, Status, RunReport | None]:
     """An extra occurrence of a ritual, built at once ("run now" for admins).
 
     The occurrence is for the whole ritual (subject ""), even a member-local
     one. Raises storage.rituals.RitualNotFound; a builder's exception rolls
-    everything back and propagates, so the admin sees it.
+    everything back and propagates, so the admin sees it. The builder's
+    report (whom it reached and skipped) comes back when it gives one.
     """
     registry = builders if builders is not None else default_registry()
     with transaction(services.sessions) as session:
@@ -141,9 +151,9 @@ def run_now(
             occurrence_store.mark(
                 session, [occurrence.id], Status.FAILED, missing_detail(ritual.kind)
             )
-            return occurrence, Status.FAILED
-        builder(session, ritual, [occurrence], now)
-        return occurrence, Status.DONE
+            return occurrence, Status.FAILED, None
+        report = builder(session, ritual, [occurrence], now)
+        return occurrence, Status.DONE, report
 
 
 def tick_job(services: Services, builders: BuilderRegistry | None = None) -> Callable[[], None]:

@@ -237,7 +237,7 @@ class HomeListeners:
 
     def run_now(self, actor: str, workspace_id: int, ritual_id: int) -> str:
         result = self.changes.run_now(actor, workspace_id, ritual_id, utcnow())
-        return f"Ran {words(result.ritual)} once now ({result.status.value})."
+        return result.message()
 
     def delete(self, actor: str, workspace_id: int, ritual_id: int) -> str:
         done = self.changes.delete(actor, workspace_id, ritual_id, utcnow())

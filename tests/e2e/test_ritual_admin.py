@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -29,6 +29,8 @@ from bot.views.ritual_edit import (
     TIMEZONE_ACTION,
 )
 from storage import rituals as ritual_store
+from storage.db import transaction
+from storage.member_settings import set_away, set_opted_out
 from storage.models import AuditLog, Occurrence, Outbox, Partnership, PartnershipLeader, Ritual
 from storage.rituals import RitualSnapshot
 from tests.e2e.conftest import ADMIN, RunningBot
@@ -414,7 +416,7 @@ def test_pause_resume_run_now_and_delete_from_the_home_tab(world: HomeWorld) -> 
     assert f"Resumed kudos prompt #{kudos_id}" in text_of(view)
 
     view = world.act_and_wait("ritual_run_now", str(kudos_id))
-    assert f"Ran kudos prompt #{kudos_id} once now (done)" in text_of(view)
+    assert f"Ran kudos prompt #{kudos_id} once now: prompted 4 members." in text_of(view)
     with world.bot.services.sessions() as session:
         manual = session.scalars(select(Occurrence).where(Occurrence.ritual_id == kudos_id)).one()
         prompts = session.scalar(
@@ -558,7 +560,7 @@ def test_slash_commands_list_reschedule_pause_resume_run_add_delete_and_audit(
         world, f"admin ritual {shadowing_id} resume"
     )
     kudos_id = world.rituals["kudos_prompt"]
-    assert f"Ran kudos prompt #{kudos_id} once now (done)" in reply(
+    assert f"Ran kudos prompt #{kudos_id} once now: prompted" in reply(
         world, f"admin ritual {kudos_id} run-now"
     )
     added = reply(world, "admin ritual add Launch digest monthly_first_0900 tz=Europe/Paris")
@@ -607,3 +609,29 @@ def test_pause_and_resume_take_effect_at_the_next_tick(world: HomeWorld) -> None
             session.scalars(select(Occurrence.fire_key).where(Occurrence.ritual_id == shadowing_id))
         )
     assert keys == ["2026-02-05T15:00"]  # what it missed while paused is not run
+
+
+def test_a_run_now_that_prompts_nobody_says_who_was_skipped_and_why(world: HomeWorld) -> None:
+    standup_id = world.rituals["standup"]
+    world.clock.now = datetime(2026, 1, 10, 12, tzinfo=UTC)  # Saturday in all four zones
+    text = reply(world, f"admin ritual {standup_id} run-now")
+    assert (
+        f"Ran standup #{standup_id} once now: prompted 0 members; "
+        "skipped 4: 4 not a standup day for them." in text
+    )
+    view = world.act_and_wait("ritual_run_now", str(standup_id))
+    assert "prompted 0 members; skipped 4: 4 not a standup day for them" in text_of(view)
+
+    world.clock.now = datetime(2026, 1, 12, 12, tzinfo=UTC)  # Monday
+    with transaction(world.bot.services.sessions) as session:
+        set_away(session, world.members["UM1"], date(2026, 1, 16), world.clock.now)
+        set_opted_out(session, world.members["UM2"], "standup", True, world.clock.now)
+        set_opted_out(session, world.members["UI2"], "standup", True, world.clock.now)
+    text = reply(world, f"admin ritual {standup_id} run-now")
+    assert "prompted 1 member; skipped 3: 2 opted out of standups, 1 away." in text
+    assert "<@" not in text.split("Ran standup", 1)[1]  # counts, never names
+    with world.bot.services.sessions() as session:
+        runs = session.scalars(
+            select(AuditLog.after).where(AuditLog.action == "ritual.run_now")
+        ).all()
+    assert runs[-1] is not None and runs[-1]["skipped"] == {"opted out of standups": 2, "away": 1}
