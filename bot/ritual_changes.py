@@ -72,7 +72,8 @@ class RunResult:
         """What the admin who ran it reads: who was reached, who was skipped and why."""
         if self.report is None or self.status != Status.DONE:
             return f"Ran {words(self.ritual)} once now ({self.status.value})."
-        return f"Ran {words(self.ritual)} once now: {self.report.describe()}."
+        reached = "paired" if self.ritual.kind == RitualKind.SHADOWING.value else "prompted"
+        return f"Ran {words(self.ritual)} once now: {self.report.describe(reached)}."
 
 
 def missing(ritual_id: int) -> RitualChangeError:

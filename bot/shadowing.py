@@ -52,6 +52,7 @@ from bot.services import Services
 from bot.views import shadowing as views
 from rituals.balance import month_bounds, team_pairs
 from rituals.interactions import InteractionKind, RitualKind
+from rituals.run_report import RunReport
 from rituals.schedule import next_fire_times
 from rituals.slack_text import strip_controls
 from rituals.working_hours import suggest_slots, workday_utc
@@ -330,24 +331,45 @@ def _withdraw_reminder(
 
 def build_shadowing_rounds(
     session: Session, ritual: RitualSnapshot, occurrences: list[WonOccurrence], now: datetime
-) -> None:
-    """The ritual builder: one round per occurrence of the whole ritual."""
+) -> RunReport:
+    """The ritual builder: one round per occurrence of the whole ritual.
+
+    Returns how many members were paired and how many were left out, by reason.
+    """
+    report = RunReport()
     per_member = [o.id for o in occurrences if o.member_id is not None]
     if per_member:
         mark(session, per_member, Status.FAILED, MEMBER_LOCAL_DETAIL)
     rounds = sorted((o for o in occurrences if o.member_id is None), key=lambda o: o.fire_at)
     if not rounds:
-        return
+        return report
     try:
         config = parse_settings(ritual.settings)
     except SettingsProblem as problem:
         detail = f"Shadowing settings are not valid, so no round was made: {problem}."
         mark(session, [o.id for o in rounds], Status.FAILED, detail)
-        return
+        report.skip("everyone: the shadowing settings are invalid")
+        return report
     for occurrence in rounds:
-        why_not = build_round(session, ritual, config, occurrence, now)
+        why_not = build_round(session, ritual, config, occurrence, now, report)
         if why_not is not None:
             mark(session, [occurrence.id], Status.FAILED, why_not)
+            report.skip(f"everyone: {why_not.rstrip('.').lower()}")
+    return report
+
+
+# How a run-now tells the admin why members were left out of a round (counts follow),
+# keyed by the matcher's reasons as above.
+UNPAIRED_WORDS = {
+    "deactivated": "deactivated in Slack",
+    "opted_out": "opted out of shadowing",
+    "away": "away",
+    "unknown_time_zone": "without a usable time zone",
+    "partner_team_empty": "with nobody in the other team",
+    "no_overlap": "without working hours overlapping a partner's",
+    "teams_unequal": "left over (the teams differ in size)",
+    "no_free_partner": "without a free partner",
+}
 
 
 def build_round(
@@ -356,8 +378,12 @@ def build_round(
     config: ShadowingConfig,
     occurrence: WonOccurrence,
     now: datetime,
+    report: RunReport | None = None,
 ) -> str | None:
-    """Match one round and write it with all its messages; returns why not, if it cannot run."""
+    """Match one round and write it with all its messages; returns why not, if it cannot run.
+
+    `report`, when given, counts the members paired and those left out by reason.
+    """
     from rituals.pairing import plan_round  # the numerical stack loads only when a round runs
 
     notify_departures(session, now, ritual_id=ritual.id)
@@ -401,6 +427,11 @@ def build_round(
         reminder_due,
     )
     store.add_unpaired(session, round_id, [(u.member_id, u.reason.value) for u in plan.unpaired])
+    if report is not None:
+        report.reached += sum(1 + len(p.shadowers) for p in plan.pairs)
+        for unpaired in plan.unpaired:
+            reason = unpaired.reason.value
+            report.skip(UNPAIRED_WORDS.get(reason, reason))
 
     next_at = next_round_at(ritual, max(now, occurrence.fire_at))
     label = f"{names[pair[0]]} × {names[pair[1]]}"

@@ -635,3 +635,15 @@ def test_a_run_now_that_prompts_nobody_says_who_was_skipped_and_why(world: HomeW
             select(AuditLog.after).where(AuditLog.action == "ritual.run_now")
         ).all()
     assert runs[-1] is not None and runs[-1]["skipped"] == {"opted out of standups": 2, "away": 1}
+
+
+def test_a_shadowing_run_now_says_who_was_paired_and_who_was_left_out(world: HomeWorld) -> None:
+    shadowing_id = world.rituals["shadowing"]
+    with transaction(world.bot.services.sessions) as session:
+        set_away(session, world.members["UM1"], date(2026, 1, 30), world.clock.now)
+        set_opted_out(session, world.members["UI1"], "shadowing", True, world.clock.now)
+    text = reply(world, f"admin ritual {shadowing_id} run-now")
+    assert (
+        f"Ran shadowing #{shadowing_id} once now: paired 2 members; "
+        "skipped 2: 1 away, 1 opted out of shadowing." in text
+    )
