@@ -169,7 +169,11 @@ class HomeListeners:
     def opt(self, body: dict[str, Any], client: WebClient) -> None:
         """The checkboxes: opt in to the ticked rituals and out of the others."""
         user_id = str(body["user"]["id"])
-        ticked = {str(o.get("value")) for o in _action(body).get("selected_options") or []}
+        picked = payloads.option_values(_action(body).get("selected_options") or [])
+        if picked is None:
+            self.refresh(client, _team_id(body), user_id, "Nothing changed: please tick again.")
+            return
+        ticked = set(picked)
         with self.services.sessions() as session:
             facts = home_store.member_facts(
                 session, self.services.workspace_id(_team_id(body)), user_id

@@ -195,8 +195,9 @@ def pick_from_prompt(
     service: KudosService, services: Services, client: WebClient, body: dict[str, Any]
 ) -> None:
     """Someone picked a person in the weekly prompt: the form, with that person filled in."""
-    action = body["actions"][0]
-    picked = str((action.get("selected_option") or {}).get("value") or "")
+    action = payloads.first_action(body)
+    option = action.get("selected_option")
+    picked = payloads.user_id(option.get("value") if isinstance(option, dict) else None)
     block_id = str(action.get("block_id") or "")
     partnership_id = (
         payloads.row_id(block_id.removeprefix(PROMPT_BLOCK_PREFIX))

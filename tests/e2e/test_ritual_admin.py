@@ -647,3 +647,29 @@ def test_a_shadowing_run_now_says_who_was_paired_and_who_was_left_out(world: Hom
         f"Ran shadowing #{shadowing_id} once now: paired 2 members; "
         "skipped 2: 1 away, 1 opted out of shadowing." in text
     )
+
+
+def test_forged_home_values_change_nothing(world: HomeWorld) -> None:
+    """Ritual buttons with ids that are not ids, and checkboxes that are not the form's."""
+    kudos_id = world.rituals["kudos_prompt"]
+    world.open_home(ADMIN)
+    before = audit_actions(world)
+    for value in ("²", f"-{kudos_id}", "9" * 25, f"{kudos_id} "):
+        view = world.act_and_wait("ritual_pause", value)
+        assert "carried no ritual; nothing changed" in text_of(view), value
+        # A different notice in between, so the next identical one is published again.
+        world.act_and_wait("ritual_resume", str(kudos_id))
+    assert not ritual(world, "kudos_prompt").paused  # type: ignore[union-attr]
+    assert [a for a in audit_actions(world) if a != "ritual.resume"] == before
+
+    world.open_home("UM1")
+    for forged in (["standup"], [{"value": "standup <!here>"}], [{"value": 7}]):
+        view = world.act_and_wait(
+            "home_rituals", user_id="UM1", type="checkboxes", selected_options=forged
+        )
+        assert "Nothing changed" in text_of(view)
+        world.act_and_wait(
+            "home_away_until", user_id="UM1", type="datepicker", selected_date="2026-01-20"
+        )
+        world.act_and_wait("home_back", user_id="UM1")
+    assert world.member("UM1").opted_out == []
