@@ -19,7 +19,7 @@ from rituals.slack_text import record_id
 MAX_METADATA = 3000  # Slack's own limit for private_metadata
 _CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,30}")
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
-_OPTION_VALUE = re.compile(r"[^\s<>&#`*_~|]{1,150}")
+_OPTION_VALUE = re.compile(r"[^\s<>&#|`]{1,150}")
 
 
 def row_id(value: object) -> int | None:
