@@ -13,14 +13,13 @@ from bot import payloads
     ("value", "expected"),
     [
         ("7", 7),
-        ("9223372036854775807", 2**63 - 1),
-        ("9223372036854775808", None),  # beyond BIGINT
+        ("2147483647", 2**31 - 1),
+        ("2147483648", None),  # beyond the database's integer
         ("9" * 25, None),
         ("²", None),
         ("٣", None),  # an Arabic-Indic digit: isdigit() says yes, we say no
         ("-1", None),
         ("0", None),
-        ("07", None),
         (" 7", None),
         ("7 ", None),
         ("1e3", None),
@@ -35,7 +34,7 @@ def test_row_id(value: object, expected: int | None) -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(7, 7), (True, None), ("7", None), (0, None), (2**63, None), (7.0, None)],
+    [(7, 7), (True, None), ("7", None), (0, None), (2**31, None), (7.0, None)],
 )
 def test_metadata_id(value: object, expected: int | None) -> None:
     assert payloads.metadata_id(value) == expected
