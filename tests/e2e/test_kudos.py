@@ -632,7 +632,6 @@ def test_forged_form_fields_are_refused_inline(kudos_bot: RunningBot) -> None:
         (good, json.dumps({**metadata, "p": str(metadata["p"])}), RECIPIENTS_BLOCK),
         (good, json.dumps({**metadata, "p": True}), RECIPIENTS_BLOCK),
         (good, json.dumps({**metadata, "c": "C1> <!everyone"}), RECIPIENTS_BLOCK),
-        (good, json.dumps({**metadata, "l": {"x": 1}}), RECIPIENTS_BLOCK),
         (good, "[" * 3000, RECIPIENTS_BLOCK),
     ]
     for values, private_metadata, block in cases:

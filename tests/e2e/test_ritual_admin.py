@@ -663,7 +663,15 @@ def test_forged_home_values_change_nothing(world: HomeWorld) -> None:
     assert [a for a in audit_actions(world) if a != "ritual.resume"] == before
 
     world.open_home("UM1")
-    for forged in (["standup"], [{"value": "standup <!here>"}], [{"value": 7}]):
+    for wrong_type in (["standup"], [{"value": 7}]):  # refused before any listener
+        payload = block_actions_payload(
+            "home_rituals",
+            user_id="UM1",
+            view={"id": "VHOME", "type": "home", "hash": "h", "blocks": []},
+        )
+        payload["actions"][0].update(type="checkboxes", selected_options=wrong_type)
+        assert world.bot.slack.interaction(payload).status == 400
+    for forged in ([{"value": "standup <!here>"}], [{"value": "standup"}, {"value": "a b"}]):
         view = world.act_and_wait(
             "home_rituals", user_id="UM1", type="checkboxes", selected_options=forged
         )
