@@ -421,8 +421,8 @@ def _member_view(session: Session, made: DemoResult, teams: list[int], month: Mo
     balance = OwnBalance(PARTNERSHIP, ("IT",), "March 2025", flows)
     return (
         "What one Marketing member sees with /tandem balance (only they see it):\n"
-        f"  You gave {balance.gave}: {balance.given_text}\n"
-        f"  You received {balance.took}: {balance.received_text}\n"
+        f"  You gave IT {balance.gave}: {balance.given_text}\n"
+        f"  IT gave you {balance.took}: {balance.received_text}\n"
         f"  {balance.advice}\n"
         f"  ({KUDOS_NOTE})"
     )

@@ -27,6 +27,8 @@ def test_the_demo_builds_its_own_database_and_prints_the_digest(
     assert share is not None and int(share.group(1)) < 35  # Marketing takes more than it gives
     assert "Marketing hosts the next two shadowing rounds" in out
     assert "/tandem balance" in out
+    # The member's own view names the other team on both sides, as /tandem balance does.
+    assert "You gave IT " in out and "IT gave you " in out and "You received" not in out
     # Seeded: a second run replaces the database and prints the same thing.
     assert main(["demo", "--db", str(database), "--chart", str(chart)]) == 0
     assert capsys.readouterr().out == out
@@ -41,3 +43,5 @@ def test_the_demo_output_in_the_docs_is_current(
     docs = (Path(__file__).resolve().parents[2] / "docs" / "demo.md").read_text()
     table = out[out.index("== Marketing ↔ IT ==") : out.index("What one Marketing member")]
     assert table.strip() in docs
+    member = out[out.index("What one Marketing member") : out.index("Chart written")]
+    assert member.strip() in docs
