@@ -98,8 +98,11 @@ class AdminRitualCommands:
     def _act(self, req: CommandRequest, parsed: RitualAction, workspace_id: int) -> Reply:
         now = utcnow()
         if parsed.action == "pause":
-            done = self.changes.pause(req.user_id, workspace_id, parsed.ritual_id, now)
-            return notice(f"Paused {words(done)}: it stops from the next tick.")
+            stopped = self.changes.pause(req.user_id, workspace_id, parsed.ritual_id, now)
+            return notice(
+                f"Paused {words(stopped.ritual)}: it stops from the next tick. "
+                + stopped.withdrawn_words()
+            )
         if parsed.action == "resume":
             done = self.changes.resume(req.user_id, workspace_id, parsed.ritual_id, now)
             return notice(f"Resumed {words(done)}: it runs again from its next slot.")
@@ -109,5 +112,7 @@ class AdminRitualCommands:
                 result.message(),
                 hint="Its messages go out through the outbox within seconds.",
             )
-        done = self.changes.delete(req.user_id, workspace_id, parsed.ritual_id, now)
-        return notice(f"Deleted {words(done)} and its history.")
+        deleted = self.changes.delete(req.user_id, workspace_id, parsed.ritual_id, now)
+        return notice(
+            f"Deleted {words(deleted.ritual)} and its history. " + deleted.withdrawn_words()
+        )

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
-from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
 from bot import listeners
@@ -17,21 +15,22 @@ from bot.slack_client import make_client
 BOLT_LOGGER = "tandem.bolt"
 
 
+# Bolt warns, when given a client, that SLACK_BOT_TOKEN from the environment is
+# unused; our client carries that very token. Matched on the warning's own words.
+_UNUSED_TOKEN_WARNING = "`token` will be unused"
+
+
 class _KnownTokenNotice(logging.Filter):
-    """Bolt warns that SLACK_BOT_TOKEN is unused when given a client; ours carries it."""
-
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+        return _UNUSED_TOKEN_WARNING not in record.getMessage()
 
 
-def create_app(
-    services: Services, *, client: WebClient | None = None, handed_off: bool = False
-) -> App:
-    """The app; `handed_off` for the work process, whose requests come from our web workers.
+def create_app(services: Services, *, client: WebClient | None = None) -> App:
+    """The app, with Bolt's stock listener runner.
 
-    Listeners ack in the request's own thread (`process_before_response`) and
-    do their work as Bolt lazy functions on `TANDEM_WORK_THREADS` threads,
-    or in the work process when the web server hands it over (bot/handoff.py).
+    Listeners run in the request's own thread (`process_before_response`):
+    each does its work, commits, and acks with its answer, so the HTTP
+    response leaves only once what the member did is stored.
     """
     settings = services.settings
     settings.require_slack_credentials()
@@ -44,16 +43,11 @@ def create_app(
     app = App(
         client=client or make_client(settings),
         signing_secret=signing_secret,
-        # Signatures are always checked over HTTP; Socket Mode has no signature to check,
-        # and handed-off work was checked by the web worker that received it (possibly
-        # more than the five minutes a signature stays valid ago).
-        request_verification_enabled=not (settings.socket_mode or handed_off),
+        # Signatures are always checked over HTTP; Socket Mode has no signature to check.
+        request_verification_enabled=not settings.socket_mode,
         token_verification_enabled=True,
         process_before_response=True,
         logger=logger,
-        listener_executor=ThreadPoolExecutor(
-            max_workers=settings.work_threads, thread_name_prefix="tandem-work"
-        ),
     )
     app.use(drop_repeated_requests(services))
     listeners.register(app, services)

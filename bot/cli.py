@@ -1,4 +1,4 @@
-"""The `tandem` command: run, migrate, doctor, worker, outbox, digest, demo.
+"""The `tandem` command: run, web, worker, migrate, doctor, outbox, digest, demo.
 
 A wrong or missing setting ends the program with one line naming it and
 exit code 2; a database or Slack that does not answer, a file that cannot
@@ -75,9 +75,25 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
         server.serve_socket_mode(settings)
     else:
         try:
-            server.serve_http(settings)
+            server.serve_http(settings, with_worker=settings.scheduler_enabled)
         except server.PortInUse as exc:
             raise SettingsError(str(exc)) from None
+    return 0
+
+
+def cmd_web(settings: Settings, _args: argparse.Namespace) -> int:
+    settings.require_slack_credentials()
+    if settings.socket_mode:
+        raise SettingsError(
+            "tandem web serves HTTP; unset SLACK_APP_TOKEN, or use `tandem run` for Socket Mode."
+        )
+    _require_migrated(settings)
+    from bot import server
+
+    try:
+        server.serve_http(settings, with_worker=False)
+    except server.PortInUse as exc:
+        raise SettingsError(str(exc)) from None
     return 0
 
 
@@ -106,41 +122,19 @@ def cmd_doctor(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
-    import signal
-    import threading
-
-    from bot.outbox import SenderPool
-    from bot.services import Services
-
     _require_bot_token(settings)
     _require_migrated(settings)
-    services = Services.from_settings(settings)
-    count = max(1, settings.sender_threads)
-    pool = SenderPool(services.sessions, settings, count)
-    stopping = threading.Event()
+    from bot import server
 
-    def on_signal(_signum: int, _frame: object) -> None:
-        stopping.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    pool.start()
-    print(f"outbox worker: {count} sender(s) running; stop with SIGTERM or Ctrl-C", flush=True)
-    try:
-        while not stopping.wait(0.5):
-            pass
-    finally:
-        pool.stop()
-        services.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    print("outbox worker stopped", flush=True)
+    server.run_worker(settings)
     return 0
 
 
 def cmd_outbox(settings: Settings, args: argparse.Namespace) -> int:
     from bot.clock import utcnow
+    from bot.jobs import job_listing
     from bot.outbox.report import outbox_listing, requeued_line
-    from storage import outbox
+    from storage import jobs, outbox
     from storage.db import make_engine, make_session_factory, transaction
 
     _require_migrated(settings)
@@ -170,7 +164,12 @@ def cmd_outbox(settings: Settings, args: argparse.Namespace) -> int:
                 outbox.retrying_rows(session),
                 outbox.dead_rows(session),
             )
+            job_lines = job_listing(
+                jobs.counts(session),
+                jobs.rows(session, (jobs.JobState.PENDING, jobs.JobState.DEAD)),
+            )
         print(listing)
+        print(job_lines)
         return 0
     finally:
         engine.dispose()
@@ -220,13 +219,21 @@ def _describe_db(url: str) -> str:
 
 
 COMMANDS: dict[str, tuple[str, Callable[[Settings, argparse.Namespace], int]]] = {
-    "run": ("start the bot (HTTP, or Socket Mode when SLACK_APP_TOKEN is set)", cmd_run),
+    "run": (
+        "start the bot on one machine: web and worker (HTTP, or Socket Mode when "
+        "SLACK_APP_TOKEN is set)",
+        cmd_run,
+    ),
+    "web": ("serve Slack's HTTP requests only (run `tandem worker` beside it)", cmd_web),
     "migrate": ("upgrade the database to the latest schema", cmd_migrate),
     "doctor": (
         "check settings, database and the Slack token, and say how to fix problems",
         cmd_doctor,
     ),
-    "worker": ("send the outbox to Slack until stopped (SIGTERM or Ctrl-C)", cmd_worker),
+    "worker": (
+        "run the tick, the outbox senders and the job runners until stopped (SIGTERM or Ctrl-C)",
+        cmd_worker,
+    ),
     "outbox": (
         "list pending, retrying and dead outbox rows; `outbox retry ID` re-queues a dead one",
         cmd_outbox,

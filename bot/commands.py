@@ -1,8 +1,8 @@
 """Routing `/tandem <subcommand>` to the code that answers it.
 
-The router acks first: `help` and unknown words are answered in the ack
-itself (nothing to compute), everything else gets an empty ack and then, as
-lazy work, an ephemeral `respond()` once its work is done.
+Every subcommand runs inside the request: its change is committed in one
+transaction and its answer is the ack itself, so a member is told something
+worked only once it is stored. `help` and unknown words need no work at all.
 """
 
 from __future__ import annotations
@@ -78,18 +78,12 @@ class CommandRouter:
         )
         ack(self._help_reply(name, show_admin))
 
-    def work(
-        self,
-        body: dict[str, Any],
-        respond: Callable[..., Any],
-        client: WebClient,
-        services: Services,
-    ) -> None:
-        """Run the subcommand after the ack, and answer through `respond`."""
+    def work(self, body: dict[str, Any], client: WebClient, services: Services) -> Reply:
+        """Run the subcommand; its answer, for the ack, or None for an empty ack."""
         name, rest = split_subcommand(str(body.get("text", "")))
         handler = self._handlers.get(name)
         if handler is None:
-            return
+            return self._help_reply(name)
         request = CommandRequest(
             user_id=str(body.get("user_id", "")),
             slack_team_id=str(body.get("team_id", "")),
@@ -107,8 +101,7 @@ class CommandRouter:
                 "Sorry, something went wrong on our side and nothing was changed. "
                 "Please try again in a minute."
             )
-        if reply is not None:
-            respond(response_type="ephemeral", replace_original=False, **reply)
+        return reply
 
     def _help_reply(self, name: str, show_admin: bool) -> dict[str, Any]:
         if name == "help":

@@ -44,9 +44,6 @@ def drop_repeated_requests(services: Services) -> Callable[..., Any]:
     """
 
     def middleware(request: BoltRequest, body: dict[str, Any], next: Callable[[], Any]) -> Any:
-        # A lazy-only request is our own hand-off of a request already counted (bot/handoff.py).
-        if request.lazy_only:
-            return next()
         key = request_key(body)
         if key is None:
             return next()

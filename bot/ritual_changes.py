@@ -29,7 +29,7 @@ from rituals.run_report import RunReport
 from rituals.schedule import MEMBER_LOCAL, PRESETS, describe, next_fire_times
 from rituals.slack_text import echo
 from rituals.standup import StandupSettings
-from storage import audit, home
+from storage import audit, home, jobs, outbox
 from storage import rituals as ritual_store
 from storage.db import transaction
 from storage.occurrences import Status, WonOccurrence
@@ -59,6 +59,29 @@ STALE_MESSAGE = (
 
 class RitualChangeError(Exception):
     """The change was refused and nothing was written; str(self) tells the admin why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stopped:
+    """A paused or deleted ritual, and how many of its queued messages and jobs were withdrawn."""
+
+    ritual: RitualSnapshot
+    withdrawn: int
+
+    def withdrawn_words(self) -> str:
+        if not self.withdrawn:
+            return "Nothing it had queued was waiting to be sent."
+        plural = "s" if self.withdrawn != 1 else ""
+        return (
+            f"Withdrew {self.withdrawn} queued message{plural} or job{plural} it had not sent yet."
+        )
+
+
+def _withdraw(session: Session, ritual_id: int, why: str, now: datetime) -> int:
+    """Withdraw the ritual's unsent outbox rows and jobs, in the caller's transaction."""
+    return outbox.withdraw_for_ritual(session, ritual_id, why) + jobs.withdraw_for_ritual(
+        session, ritual_id, why, now
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,31 +261,38 @@ class RitualChanges:
             _audit(session, before, after, actor, "ritual.schedule", now)
             return after
 
-    def pause(self, actor: str, workspace_id: int, ritual_id: int, now: datetime) -> RitualSnapshot:
-        return self._set_paused(actor, workspace_id, ritual_id, True, now)
+    def pause(self, actor: str, workspace_id: int, ritual_id: int, now: datetime) -> Stopped:
+        """Pause it and withdraw what it queued but has not sent; resuming never resends those."""
+        with transaction(self.services.sessions) as session:
+            ritual = self._set_paused(session, actor, workspace_id, ritual_id, True, now)
+            return Stopped(ritual, _withdraw(session, ritual_id, "ritual paused", now))
 
     def resume(
         self, actor: str, workspace_id: int, ritual_id: int, now: datetime
     ) -> RitualSnapshot:
-        return self._set_paused(actor, workspace_id, ritual_id, False, now)
-
-    def _set_paused(
-        self, actor: str, workspace_id: int, ritual_id: int, paused: bool, now: datetime
-    ) -> RitualSnapshot:
         with transaction(self.services.sessions) as session:
-            before = _in_workspace(session, workspace_id, ritual_id)
-            if before.paused == paused:
-                state = "paused" if paused else "running"
-                raise RitualChangeError(f"{words(before).capitalize()} is already {state}.")
-            change = ritual_store.pause if paused else ritual_store.resume
-            try:
-                after = change(session, ritual_id, now, expected_version=before.version)
-            except StaleVersion:
-                raise RitualChangeError(STALE_MESSAGE) from None
-            _audit(
-                session, before, after, actor, "ritual.pause" if paused else "ritual.resume", now
-            )
-            return after
+            return self._set_paused(session, actor, workspace_id, ritual_id, False, now)
+
+    @staticmethod
+    def _set_paused(
+        session: Session,
+        actor: str,
+        workspace_id: int,
+        ritual_id: int,
+        paused: bool,
+        now: datetime,
+    ) -> RitualSnapshot:
+        before = _in_workspace(session, workspace_id, ritual_id)
+        if before.paused == paused:
+            state = "paused" if paused else "running"
+            raise RitualChangeError(f"{words(before).capitalize()} is already {state}.")
+        change = ritual_store.pause if paused else ritual_store.resume
+        try:
+            after = change(session, ritual_id, now, expected_version=before.version)
+        except StaleVersion:
+            raise RitualChangeError(STALE_MESSAGE) from None
+        _audit(session, before, after, actor, "ritual.pause" if paused else "ritual.resume", now)
+        return after
 
     def run_now(self, actor: str, workspace_id: int, ritual_id: int, now: datetime) -> RunResult:
         """One extra occurrence, with a key of its own, built at once (`bot.tick.run_now`)."""
@@ -300,11 +330,10 @@ class RitualChanges:
             )
         return RunResult(ritual, occurrence, status, report)
 
-    def delete(
-        self, actor: str, workspace_id: int, ritual_id: int, now: datetime
-    ) -> RitualSnapshot:
+    def delete(self, actor: str, workspace_id: int, ritual_id: int, now: datetime) -> Stopped:
         with transaction(self.services.sessions) as session:
             before = _in_workspace(session, workspace_id, ritual_id)
+            withdrawn = _withdraw(session, ritual_id, "ritual deleted", now)
             ritual_store.delete(session, ritual_id)
             audit.record(
                 session,
@@ -316,7 +345,7 @@ class RitualChanges:
                 after=None,
                 now=now,
             )
-            return before
+            return Stopped(before, withdrawn)
 
     def add(
         self,

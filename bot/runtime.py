@@ -1,7 +1,8 @@
-"""Background work inside a running bot: periodic team sync, the ritual tick and the senders.
+"""The worker's background work: the ritual tick, team sync, housekeeping, the outbox
+senders and the job runners.
 
-Jobs live in an in-memory APScheduler; nothing about them is stored, so
-every replica can run the same jobs (the database decides who does what).
+Periodic work lives in an in-memory APScheduler; nothing about it is stored,
+so every worker can run the same schedule (the database decides who does what).
 """
 
 from __future__ import annotations
@@ -9,18 +10,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 from sqlalchemy import select
 
+from bot.clock import utcnow
+from bot.job_handlers import HANDLERS
+from bot.jobs import JobPool
 from bot.middleware import prune_job
 from bot.outbox import SenderPool
 from bot.services import Services
 from bot.shadowing import DEPARTURE_CHECK_MINUTES, departure_job
 from bot.sync import sync_teams
 from bot.tick import tick_job
+from storage.db import transaction
+from storage.housekeeping import prune_all
 from storage.models import Workspace
 
 log = logging.getLogger(__name__)
@@ -42,16 +49,44 @@ def periodic_sync(services: Services, client: WebClient) -> Job:
     return run
 
 
+HOUSEKEEPING_HOURS = 24
+
+
+def housekeeping(services: Services) -> Job:
+    """Daily pruning (storage.housekeeping); the same on every worker, so no coordination."""
+
+    def run() -> None:
+        retention = timedelta(days=services.settings.retention_days)
+        try:
+            with transaction(services.sessions) as session:
+                pruned = prune_all(session, utcnow(), retention)
+        except Exception:
+            log.exception("housekeeping failed; the next run tries again")
+            return
+        log.info(
+            "housekeeping: pruned %d outbox rows, %d jobs, %d occurrences, %d event ids",
+            pruned.outbox,
+            pruned.jobs,
+            pruned.occurrences,
+            pruned.events,
+        )
+
+    return run
+
+
 @dataclass(frozen=True)
 class Background:
     scheduler: BackgroundScheduler
     senders: SenderPool | None
+    jobs: JobPool | None
 
     def stop(self) -> None:
-        """Stop starting jobs, and let each sender finish the call it is making."""
+        """Stop starting work, and let each sender and job runner finish what it holds."""
         self.scheduler.shutdown(wait=False)
         if self.senders is not None:
             self.senders.stop()
+        if self.jobs is not None:
+            self.jobs.stop()
 
 
 def start_background(services: Services, client: WebClient) -> Background:
@@ -87,8 +122,27 @@ def start_background(services: Services, client: WebClient) -> Background:
         max_instances=1,
         coalesce=True,
     )
+    scheduler.add_job(
+        housekeeping(services),
+        IntervalTrigger(hours=HOUSEKEEPING_HOURS),
+        id="housekeeping",
+        max_instances=1,
+        coalesce=True,
+        # A worker restarted more often than daily still prunes: first run soon after start.
+        next_run_time=utcnow() + timedelta(minutes=5),
+    )
     scheduler.start()
-    return Background(scheduler, start_senders(services))
+    return Background(scheduler, start_senders(services), start_job_runners(services, client))
+
+
+def start_job_runners(services: Services, client: WebClient) -> JobPool | None:
+    """TANDEM_JOB_THREADS job runners in this process."""
+    count = services.settings.job_threads
+    if count <= 0:
+        return None
+    pool = JobPool(services, client, HANDLERS, count)
+    pool.start()
+    return pool
 
 
 def start_senders(services: Services) -> SenderPool | None:

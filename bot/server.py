@@ -1,9 +1,13 @@
-"""Serving: gunicorn web workers plus one work process for HTTP; Bolt's handler for Socket Mode.
+"""Serving: gunicorn web processes for HTTP, Bolt's handler for Socket Mode, and the worker.
 
-Over HTTP, `tandem run` is one process tree: the gunicorn master, its web
-workers (they only acknowledge Slack) and a work process, forked before the
-workers, that runs the work after each ack, the tick and the outbox senders
-at a lower CPU priority (bot/handoff.py says why).
+Two roles, each runnable on its own:
+- web (`tandem web`): gunicorn's threaded workers run Bolt with its stock
+  listener runner. Each request does its work, commits and answers in the ack.
+- worker (`tandem worker`): the ritual tick, team sync, housekeeping, the
+  outbox senders and the job runners (bot.runtime).
+`tandem run` is both for one machine: each web process also runs the worker's
+threads. Everything they share is in the database, so any of these processes
+can be killed at any moment and restarted without losing acknowledged work.
 """
 
 from __future__ import annotations
@@ -11,21 +15,19 @@ from __future__ import annotations
 import errno
 import gc
 import logging
-import os
 import signal
 import socket
 import threading
-import time
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from sqlalchemy.orm import configure_mappers
 
 from bot.app import create_app
-from bot.handoff import HandOff, channel_pair, serve_work
-from bot.runtime import start_background
+from bot.runtime import Background, start_background
 from bot.services import Services
 from bot.settings import Settings
+from bot.slack_client import make_client
 from bot.web import TandemWSGI
 from rituals.zones import known_zones
 from storage import models  # noqa: F401  (mapped classes, for configure_mappers)
@@ -33,23 +35,18 @@ from storage.db import make_engine
 
 log = logging.getLogger(__name__)
 
-# How long `tandem run` waits, when stopping, for the work process to finish its queue.
-WORK_DRAIN_SECONDS = 60
 
-
-def build_wsgi(settings: Settings, channel: socket.socket) -> TandemWSGI:
-    """A web worker's app: it acks, and sends the work after each ack down `channel`."""
+def build_wsgi(settings: Settings) -> TandemWSGI:
     services = Services.from_settings(settings)
-    app = create_app(services)
-    return TandemWSGI(app, services, HandOff(app, channel))
+    return TandemWSGI(create_app(services), services)
 
 
-def share_before_fork(settings: Settings) -> None:
-    """Do once, before forking, the start-up work every process would otherwise repeat.
+def share_start_up(settings: Settings) -> None:
+    """Do once, in gunicorn's master, the start-up work every web process would repeat.
 
-    What is built before the fork is shared by all the processes until one
-    writes to it: the database driver, SQLAlchemy's mapper configuration
-    (done at the first query otherwise) and the list of time zones.
+    Gunicorn's workers start as copies of the master, so what is built here
+    (the database driver, SQLAlchemy's mapper configuration, the list of time
+    zones) is shared by them until one writes to it.
     """
     make_engine(settings.database_url).dispose()
     configure_mappers()
@@ -61,72 +58,19 @@ def freeze_startup_heap() -> None:
     """Keep what was built at start-up out of the garbage collector's full passes.
 
     The long-lived heap (the imported SQLAlchemy, slack_sdk, pydantic, Bolt)
-    is large: one full collection of it stalled every request in a web worker
-    for about 75 ms, and found nothing, as it lives as long as the process.
-    Done before forking, it also keeps the collector from copying the pages
-    the processes share.
+    is large and lives as long as the process; a full collection of it stalls
+    requests and finds nothing.
     """
     gc.collect()
     gc.freeze()
 
 
-def lowest_cpu_priority() -> None:
-    """Let this process (and the threads it starts) use only the CPU others leave.
-
-    Linux's SCHED_IDLE gives way to any normal process at once; elsewhere, nice 19.
-    Threads started later inherit it: call before starting any.
-    """
-    if hasattr(os, "SCHED_IDLE"):
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    else:
-        os.nice(19)
-
-
-def run_work_process(settings: Settings, channel: socket.socket) -> None:
-    """Run handed-off work, the tick and the senders until the web server has gone."""
-    lowest_cpu_priority()
-    # Ctrl-C and a service manager's SIGTERM reach the whole process group: gunicorn
-    # stops, the channel's web end closes, and this process finishes its queue first.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    services = Services.from_settings(settings)
-    app = create_app(services, handed_off=True)
-    background = start_background(services, app.client) if settings.scheduler_enabled else None
-    try:
-        serve_work(app, channel, settings.work_threads)
-    finally:
-        if background is not None:
-            background.stop()
-        services.close()
-
-
-def _fork_work_process(
-    settings: Settings, web_end: socket.socket, work_end: socket.socket, lifeline: int
-) -> int:
-    """Fork the work process; it holds `lifeline`, a pipe's write end, until it exits."""
-    pid = os.fork()
-    if pid:
-        os.close(lifeline)
-        return pid
-    code = 1
-    try:
-        web_end.close()
-        run_work_process(settings, work_end)
-        code = 0
-    except BaseException:
-        log.exception("the work process stopped")
-    finally:
-        logging.shutdown()
-        os._exit(code)
-
-
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    """Gunicorn embedded, so `tandem run` is one process tree with our settings."""
+    """Gunicorn embedded, so `tandem run` and `tandem web` are one command with our settings."""
 
-    def __init__(self, settings: Settings, options: dict[str, Any], channel: socket.socket) -> None:
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
         self._settings = settings
         self._options = options
-        self._channel = channel
         super().__init__()
 
     def load_config(self) -> None:
@@ -134,15 +78,23 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> TandemWSGI:
-        # Built inside the worker, after the fork: no threads or sockets cross it.
-        return build_wsgi(self._settings, self._channel)
+        # Built inside each web process: no threads or sockets cross gunicorn's fork.
+        return build_wsgi(self._settings)
 
 
-def _pass_on_queued_work(_arbiter: Any, worker: Any) -> None:
-    """Gunicorn's worker_exit hook: a stopping web worker sends its queued work on first."""
-    wsgi = getattr(worker, "wsgi", None)
+def _start_worker_threads(worker: Any) -> None:
+    """Gunicorn's post_worker_init hook for `tandem run`: this web process also works."""
+    wsgi = worker.wsgi
     if isinstance(wsgi, TandemWSGI):
-        wsgi.close(timeout=float(worker.cfg.graceful_timeout))
+        worker.tandem_background = start_background(
+            wsgi.services, make_client(wsgi.services.settings)
+        )
+
+
+def _stop_worker_threads(_arbiter: Any, worker: Any) -> None:
+    background: Background | None = getattr(worker, "tandem_background", None)
+    if background is not None:
+        background.stop()
 
 
 class PortInUse(Exception):
@@ -169,9 +121,10 @@ def _log_serving(arbiter: Any) -> None:
     log.info("serving Slack requests on http://%s/slack/events", arbiter.cfg.bind[0])
 
 
-def serve_http(settings: Settings) -> None:
+def serve_http(settings: Settings, *, with_worker: bool) -> None:
+    """Serve Slack over HTTP; `with_worker` also runs the worker's threads in each web process."""
     check_port(settings.host, settings.port)
-    options = {
+    options: dict[str, Any] = {
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.web_workers,
         "worker_class": "gthread",
@@ -181,66 +134,39 @@ def serve_http(settings: Settings) -> None:
         "keepalive": 5,
         "accesslog": None,
         "loglevel": settings.log_level.lower(),
-        "worker_exit": _pass_on_queued_work,
         "when_ready": _log_serving,
     }
-    share_before_fork(settings)
-    web_end, work_end = channel_pair()
-    watch_end, lifeline = os.pipe()
-    pid = _fork_work_process(settings, web_end, work_end, lifeline)
-    work_end.close()
-    watch = WorkProcessWatch(watch_end)
-    watch.start()
-    log.info("work process %d started", pid)
+    if with_worker:
+        options["post_worker_init"] = _start_worker_threads
+        options["worker_exit"] = _stop_worker_threads
+    share_start_up(settings)
+    _Gunicorn(settings, options).run()
+
+
+def run_worker(settings: Settings, stopping: threading.Event | None = None) -> None:
+    """The worker alone (`tandem worker`) until SIGTERM or Ctrl-C."""
+    stop = stopping or threading.Event()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    services = Services.from_settings(settings)
+    background = start_background(services, make_client(settings))
+    print(
+        f"tandem worker: {settings.sender_threads} outbox sender(s), {settings.job_threads} "
+        "job runner(s) and the tick running; stop with SIGTERM or Ctrl-C",
+        flush=True,
+    )
     try:
-        _Gunicorn(settings, options, web_end).run()
+        while not stop.wait(0.5):
+            pass
     finally:
-        # The work process finishes its queue once every web end is closed: wait for it,
-        # so `tandem run` has stopped only when all acknowledged work is done.
-        watch.stopping.set()
-        web_end.close()
-        _wait_for_work_process(pid)
-        if watch.died:
-            raise SystemExit(1)
-
-
-class WorkProcessWatch:
-    """Stops `tandem run` if the work process dies: without it nothing ticks or sends.
-
-    Exiting (with status 1) lets the service manager start everything afresh.
-    The work process holds the only write end of a pipe, so the read end gives
-    EOF when it exits, however it exits.
-    """
-
-    def __init__(self, read_end: int) -> None:
-        self._read_end = read_end
-        self.stopping = threading.Event()
-        self.died = False
-
-    def start(self) -> None:
-        threading.Thread(target=self._watch, name="tandem-work-watch", daemon=True).start()
-
-    def _watch(self) -> None:
-        os.read(self._read_end, 1)
-        if self.stopping.is_set():
-            return
-        self.died = True
-        log.error("the work process exited; stopping tandem run so it can be started afresh")
-        os.kill(os.getpid(), signal.SIGTERM)
-
-
-def _wait_for_work_process(pid: int) -> None:
-    deadline = time.monotonic() + WORK_DRAIN_SECONDS
-    while time.monotonic() < deadline:
-        try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:  # already reaped by gunicorn's SIGCHLD handler
-            return
-        if done:
-            return
-        time.sleep(0.1)
-    log.error("the work process did not finish in %d s; stopping it", WORK_DRAIN_SECONDS)
-    os.kill(pid, signal.SIGKILL)
+        background.stop()
+        services.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("tandem worker stopped", flush=True)
 
 
 def serve_socket_mode(settings: Settings) -> None:

@@ -42,7 +42,6 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535, alias="TANDEM_PORT")
     web_workers: int = Field(default=2, ge=1, le=64, alias="TANDEM_WEB_WORKERS")
     web_threads: int = Field(default=16, ge=1, le=256, alias="TANDEM_WEB_THREADS")
-    work_threads: int = Field(default=16, ge=1, le=256, alias="TANDEM_WORK_THREADS")
     # How long a web thread waits for a request body that has stopped arriving.
     read_timeout: float = Field(default=10.0, gt=0, le=120, alias="TANDEM_READ_TIMEOUT")
     admin_user_ids: Annotated[frozenset[str], NoDecode] = Field(
@@ -58,6 +57,8 @@ class Settings(BaseSettings):
         default=5.0, gt=0, alias="TANDEM_WORKSPACE_RATE_PER_SECOND"
     )
     scheduler_enabled: bool = Field(default=True, alias="TANDEM_SCHEDULER_ENABLED")
+    job_threads: int = Field(default=1, ge=0, le=64, alias="TANDEM_JOB_THREADS")
+    retention_days: int = Field(default=30, ge=1, alias="TANDEM_RETENTION_DAYS")
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
     @classmethod

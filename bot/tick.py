@@ -47,7 +47,7 @@ from rituals.schedule import (
 )
 from storage import occurrences as occurrence_store
 from storage import rituals as ritual_store
-from storage.db import transaction
+from storage.db import on_behalf_of_ritual, transaction
 from storage.occurrences import Status, WonOccurrence, member_subject
 from storage.rituals import RitualSnapshot
 
@@ -152,7 +152,8 @@ def run_and_report(
                 session, [occurrence.id], Status.FAILED, missing_detail(ritual.kind)
             )
             return occurrence, Status.FAILED, None
-        report = builder(session, ritual, [occurrence], now)
+        with on_behalf_of_ritual(session, ritual.id):
+            report = builder(session, ritual, [occurrence], now)
         return occurrence, Status.DONE, report
 
 
@@ -211,7 +212,8 @@ def _tick_ritual(
             )
     elif claimed.won:
         outcome.won = len(claimed.won)
-        builder(session, ritual, claimed.won, now)
+        with on_behalf_of_ritual(session, ritual.id):
+            builder(session, ritual, claimed.won, now)
     return True
 
 

@@ -13,7 +13,6 @@ import json
 import logging
 import re
 import socket
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
@@ -22,7 +21,6 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 
-from bot.handoff import HandOff
 from bot.services import Services
 from storage.db import ping
 
@@ -32,9 +30,6 @@ EVENTS_PATH = "/slack/events"
 MAX_BODY_BYTES = 1_000_000  # Slack's payloads are far smaller; refuse anything bigger.
 
 StartResponse = Callable[..., Any]
-_BOLT_HEADERS = "HTTP_X_SLACK_BOLT_"
-# Work waiting this long for the work process makes the health check fail.
-WORK_BEHIND_SECONDS = 60.0
 # Unix seconds, as Slack sends them; anything else is refused before it is parsed.
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
@@ -229,10 +224,9 @@ def _is_option(option: Any) -> bool:
 
 
 class TandemWSGI:
-    def __init__(self, app: App, services: Services, handoff: HandOff | None = None) -> None:
+    def __init__(self, app: App, services: Services) -> None:
         self._slack = SlackRequestHandler(app, path=EVENTS_PATH)
-        self._services = services
-        self._handoff = handoff
+        self.services = services
         secret = services.settings.slack_signing_secret
         # Checked here first so an unsigned request is a 401 whatever its body;
         # Bolt checks again, which costs one HMAC.
@@ -275,10 +269,6 @@ class TandemWSGI:
         if problem:
             return _reply(start_response, "400 Bad Request", {"error": problem})
         environ["wsgi.input"] = io.BytesIO(body)
-        # Bolt's lazy-only headers run a listener's work without its ack; only our own
-        # work process may send them (bot/handoff.py), never the network.
-        for key in [k for k in environ if k.startswith(_BOLT_HEADERS)]:
-            del environ[key]
         try:
             return self._slack(environ, start_response)
         except Exception:
@@ -299,29 +289,14 @@ class TandemWSGI:
         if not isinstance(sock, socket.socket):
             return bytes(environ["wsgi.input"].read(length))
         previous = sock.gettimeout()
-        sock.settimeout(self._services.settings.read_timeout)
+        sock.settimeout(self.services.settings.read_timeout)
         try:
             return bytes(environ["wsgi.input"].read(length))
         finally:
             sock.settimeout(previous)
 
-    def close(self, timeout: float) -> None:
-        """Pass on the work still queued here before this web worker exits."""
-        if self._handoff is not None and not self._handoff.close(timeout):
-            log.error("work still queued in this web worker after %.0f s", timeout)
-
-    @staticmethod
-    def _work_state(handoff: HandOff) -> str:
-        if not handoff.work_process_alive():
-            return "stopped"
-        if handoff.waited_seconds(time.monotonic()) > WORK_BEHIND_SECONDS:
-            return "behind"
-        return "ok"
-
     def _health(self, start_response: StartResponse) -> list[bytes]:
-        report = {"database": "ok" if ping(self._services.engine) is None else "unreachable"}
-        if self._handoff is not None:
-            report["work"] = self._work_state(self._handoff)
+        report = {"database": "ok" if ping(self.services.engine) is None else "unreachable"}
         if all(value == "ok" for value in report.values()):
             return _reply(start_response, "200 OK", {"status": "ok", **report})
         return _reply(start_response, "503 Service Unavailable", {"status": "degraded", **report})

@@ -100,3 +100,30 @@ def take_sqlite_write_lock(session: Session) -> None:
     dbapi_connection = connection.connection.dbapi_connection
     if not getattr(dbapi_connection, "in_transaction", False):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+RITUAL_KEY = "tandem.ritual_id"
+
+
+@contextmanager
+def on_behalf_of_ritual(session: Session, ritual_id: int) -> Iterator[None]:
+    """Work queued in `session` meanwhile (outbox rows, jobs) belongs to this ritual.
+
+    Pausing or deleting the ritual then withdraws what is still unsent. The
+    tick wraps each ritual's builder in it, so builders need not pass it on.
+    """
+    previous = session.info.get(RITUAL_KEY)
+    session.info[RITUAL_KEY] = ritual_id
+    try:
+        yield
+    finally:
+        if previous is None:
+            session.info.pop(RITUAL_KEY, None)
+        else:
+            session.info[RITUAL_KEY] = previous
+
+
+def current_ritual(session: Session) -> int | None:
+    """The ritual `on_behalf_of_ritual` named for this session, if any."""
+    found = session.info.get(RITUAL_KEY)
+    return int(found) if found is not None else None

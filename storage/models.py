@@ -228,7 +228,11 @@ class Occurrence(Base):
     """One firing of a ritual for one subject; the unique key makes it happen once."""
 
     __tablename__ = "occurrence"
-    __table_args__ = (UniqueConstraint("ritual_id", "subject", "fire_key"),)
+    __table_args__ = (
+        UniqueConstraint("ritual_id", "subject", "fire_key"),
+        # A ritual's latest firings (Home, status) and housekeeping by age.
+        Index("ix_occurrence_ritual_fire", "ritual_id", "fire_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     ritual_id: Mapped[int] = mapped_column(ForeignKey("ritual.id", ondelete="CASCADE"))
@@ -245,11 +249,16 @@ class Outbox(Base):
     """Every outbound Slack call that is not the direct answer to a request."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_ritual", "ritual_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     workspace_id: Mapped[int | None] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    # The ritual that queued it: pausing or deleting the ritual withdraws it while unsent.
+    ritual_id: Mapped[int | None] = mapped_column(ForeignKey("ritual.id", ondelete="SET NULL"))
     method: Mapped[str] = mapped_column(String(64))
     channel_key: Mapped[str] = mapped_column(String(64), default="")
     payload: Mapped[dict[str, Any]]
@@ -263,6 +272,36 @@ class Outbox(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class Job(Base):
+    """Follow-up work a request or a ritual queued, finished by a worker with a lease.
+
+    Written in the same transaction as the change that asked for it, so work
+    that was acknowledged survives any crash; the key makes queueing it twice
+    a no-op.
+    """
+
+    __tablename__ = "job"
+    __table_args__ = (
+        Index("ix_job_due", "state", "run_after"),
+        Index("ix_job_ritual", "ritual_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]
+    workspace_id: Mapped[int | None] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    ritual_id: Mapped[int | None] = mapped_column(ForeignKey("ritual.id", ondelete="SET NULL"))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    run_after: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    leased_by: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
 
 
 # --- shadowing --------------------------------------------------------------

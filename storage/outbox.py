@@ -28,10 +28,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, case, exists, func, literal, or_, select, true, update
+from sqlalchemy import JSON, case, delete, exists, func, literal, or_, select, true, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.batching import batches
+from storage.db import current_ritual
 from storage.models import Outbox
 from storage.upsert import insert_new, rowcount
 
@@ -73,18 +74,27 @@ def enqueue(
     calls: OutboundCall | list[OutboundCall],
     now: datetime,
     workspace_id: int | None = None,
+    *,
+    ritual_id: int | None = None,
 ) -> int:
-    """Add calls to the outbox; a key already present is left as it is. Returns rows added."""
+    """Add calls to the outbox; a key already present is left as it is. Returns rows added.
+
+    `ritual_id` names the ritual that queued them: pausing or deleting it
+    withdraws those still unsent (`withdraw_for_ritual`).
+    """
     batch = [calls] if isinstance(calls, OutboundCall) else calls
     if not batch:
         return 0
     for call in batch:
         if call.parent_key is None and _has_parent_ref(call.payload):
             raise ValueError(f"{call.idempotency_key}: {PARENT_REF} needs a parent_key")
+    if ritual_id is None:
+        ritual_id = current_ritual(session)
     rows = [
         {
             "idempotency_key": c.idempotency_key,
             "workspace_id": workspace_id,
+            "ritual_id": ritual_id,
             "method": c.method,
             "channel_key": c.channel_key or _plain_channel(c.payload),
             "payload": c.payload,
@@ -601,6 +611,62 @@ def cancel(session: Session, keys: Sequence[str], reason: str) -> int:
         )
         cancelled += rowcount(done)
     return cancelled
+
+
+def withdraw_for_ritual(session: Session, ritual_id: int, reason: str) -> int:
+    """Cancel a ritual's unsent rows that no sender holds, and the rows waiting on them.
+
+    A row a sender has leased may already be on its way to Slack, so it is
+    left alone (as in `cancel`). Returns how many rows were withdrawn.
+    """
+    done = session.scalars(
+        update(Outbox)
+        .where(
+            Outbox.ritual_id == ritual_id,
+            Outbox.status == OutboxStatus.PENDING,
+            Outbox.lease_until.is_(None),
+        )
+        .values(status=OutboxStatus.CANCELLED, last_error=reason)
+        .returning(Outbox.idempotency_key)
+        .execution_options(synchronize_session=False)
+    ).all()
+    withdrawn = len(done)
+    waiting = list(done)
+    while waiting:
+        keys = session.scalars(
+            update(Outbox)
+            .where(
+                Outbox.parent_key.in_(waiting),
+                Outbox.status == OutboxStatus.PENDING,
+                Outbox.lease_until.is_(None),
+            )
+            .values(status=OutboxStatus.CANCELLED, last_error=reason)
+            .returning(Outbox.idempotency_key)
+            .execution_options(synchronize_session=False)
+        ).all()
+        withdrawn += len(keys)
+        waiting = list(keys)
+    return withdrawn
+
+
+def prune(session: Session, older_than: datetime) -> int:
+    """Delete rows sent or withdrawn before `older_than`; dead rows stay for admins.
+
+    A row another pending row still waits on is kept, so its result can fill the child.
+    """
+    waited_on = select(Outbox.parent_key).where(
+        Outbox.parent_key.is_not(None), Outbox.status == OutboxStatus.PENDING
+    )
+    finished_at = func.coalesce(Outbox.sent_at, Outbox.created_at)
+    return rowcount(
+        session.execute(
+            delete(Outbox).where(
+                Outbox.status.in_((OutboxStatus.SENT, OutboxStatus.CANCELLED)),
+                finished_at < older_than,
+                Outbox.idempotency_key.not_in(waited_on),
+            )
+        )
+    )
 
 
 def has_pending(session: Session) -> bool:

@@ -7,7 +7,7 @@ from slack_bolt import App
 from bot.admin import AdminCheck, AdminCommands
 from bot.commands import CommandRouter
 from bot.kudos import KudosService
-from bot.listeners.lazy import acked
+from bot.listeners.answered import ack_reply
 from bot.listeners.standup import StandupCommand
 from bot.member_balance import BalanceCommand
 from bot.member_commands import MemberCommands
@@ -40,16 +40,17 @@ def build_router(services: Services) -> CommandRouter:
 def register(app: App, services: Services) -> None:
     router = build_router(services)
 
-    # Two listeners, so `help` (the most common request) is answered by its ack alone
-    # and starts no lazy work; Bolt runs the first listener whose matchers agree.
-    def answered_in_ack(body) -> bool:  # type: ignore[no-untyped-def]
+    # Two listeners, so `help` (the most common request) touches neither the database
+    # nor Slack; Bolt runs the first listener whose matchers agree.
+    def is_help(body) -> bool:  # type: ignore[no-untyped-def]
         return router.answered_in_ack(body)
 
     def tandem_help(ack, body, client) -> None:  # type: ignore[no-untyped-def]
         router.answer(ack, body, client)
 
-    def run_subcommand(body, respond, client) -> None:  # type: ignore[no-untyped-def]
-        router.work(body, respond, client, services)
+    def run_subcommand(ack, body, client) -> None:  # type: ignore[no-untyped-def]
+        # The work commits inside the request; its answer is the ack itself.
+        ack_reply(ack, router.work(body, client, services))
 
-    app.command(COMMAND, matchers=[answered_in_ack])(tandem_help)
-    app.command(COMMAND)(**acked(run_subcommand))
+    app.command(COMMAND, matchers=[is_help])(tandem_help)
+    app.command(COMMAND)(run_subcommand)

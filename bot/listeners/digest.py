@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners.lazy import acked
+from bot.listeners.answered import answered
 from bot.services import Services
 from bot.views.digest import EXPLAIN_ACTION_ID, explain_modal
 
@@ -17,4 +17,4 @@ def register(app: App, services: Services) -> None:
         # so this cannot wait for the outbox.
         client.views_open(trigger_id=body["trigger_id"], view=explain_modal())
 
-    app.action(EXPLAIN_ACTION_ID)(**acked(explain))
+    app.action(EXPLAIN_ACTION_ID)(answered(explain))

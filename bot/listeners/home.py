@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import App
@@ -23,7 +22,8 @@ from bot.clock import utcnow
 from bot.commands import CommandRequest, Reply
 from bot.first_run import FirstRun
 from bot.home import publish_home
-from bot.listeners.lazy import acked, logged
+from bot.job_handlers import team_sync_job
+from bot.listeners.answered import answered
 from bot.member_commands import OPT_KINDS, MemberCommands
 from bot.ritual_changes import RitualChangeError, RitualChanges, words
 from bot.ritual_form import (
@@ -66,7 +66,10 @@ from bot.views.setup import SETUP_ACTION, SETUP_CALLBACK
 from rituals.interactions import RitualKind
 from rituals.schedule import MEMBER_LOCAL, validate_timezone
 from storage import home as home_store
+from storage import jobs
 from storage import rituals as ritual_store
+from storage.db import transaction
+from storage.home import has_partnership
 from storage.rituals import RitualSnapshot
 
 log = logging.getLogger(__name__)
@@ -117,11 +120,9 @@ def _notice(reply: Reply) -> str | None:
 class HomeListeners:
     """The Home tab's handlers; `register` wires them to Bolt."""
 
-    def __init__(self, services: Services, is_admin: AdminCheck, later: Executor) -> None:
+    def __init__(self, services: Services, is_admin: AdminCheck) -> None:
         self.services = services
         self.is_admin = is_admin
-        # A saved form's Home refresh runs once its ack (which closes the form) is sent.
-        self.later = later
         self.changes = RitualChanges(services)
         self.members = MemberCommands(services)
 
@@ -139,14 +140,12 @@ class HomeListeners:
             notice=notice,
         )
 
-    def _refresh_later(self, client: WebClient, team_id: str, user_id: str, notice: str) -> None:
-        def run() -> None:
-            try:
-                self.refresh(client, team_id, user_id, notice)
-            except Exception:
-                log.exception("App Home refresh after a saved form failed")
-
-        self.later.submit(run)
+    def _refresh_saved(self, client: WebClient, team_id: str, user_id: str, notice: str) -> None:
+        """The Home refresh after a saved form: the save is committed whatever happens here."""
+        try:
+            self.refresh(client, team_id, user_id, notice)
+        except Exception:
+            log.exception("App Home refresh after a saved form failed")
 
     def opened(self, event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home" or not event.get("user"):
@@ -232,8 +231,11 @@ class HomeListeners:
         self.refresh(client, team_id, user_id, notice)
 
     def pause(self, actor: str, workspace_id: int, ritual_id: int) -> str:
-        done = self.changes.pause(actor, workspace_id, ritual_id, utcnow())
-        return f"Paused {words(done)}: it stops from the next tick."
+        stopped = self.changes.pause(actor, workspace_id, ritual_id, utcnow())
+        return (
+            f"Paused {words(stopped.ritual)}: it stops from the next tick. "
+            + stopped.withdrawn_words()
+        )
 
     def resume(self, actor: str, workspace_id: int, ritual_id: int) -> str:
         done = self.changes.resume(actor, workspace_id, ritual_id, utcnow())
@@ -244,26 +246,36 @@ class HomeListeners:
         return result.message()
 
     def delete(self, actor: str, workspace_id: int, ritual_id: int) -> str:
-        done = self.changes.delete(actor, workspace_id, ritual_id, utcnow())
-        return f"Deleted {words(done)}."
+        deleted = self.changes.delete(actor, workspace_id, ritual_id, utcnow())
+        return f"Deleted {words(deleted.ritual)}. " + deleted.withdrawn_words()
 
     def sync(self, body: dict[str, Any], client: WebClient) -> None:
+        """Queue the sync as a durable job (it reads all of Slack's teams); the Home says so."""
         user_id = str(body["user"]["id"])
         team_id = _team_id(body)
         if not self.is_admin(client, user_id):
             self.refresh(client, team_id, user_id, refusal(body))
             return
-        try:
-            results = self.changes.sync(
-                user_id, self.services.workspace_id(team_id), client, utcnow()
-            )
-            notice = "Synced: " + (
-                ", ".join(f"{r.team} {r.members} (+{r.added} / -{r.removed})" for r in results)
-                or "there are no teams yet."
-            )
-        except SlackApiError as error:
-            notice = f"Sync failed: Slack said `{error.response.get('error')}`. Nothing changed."
-        self.refresh(client, team_id, user_id, notice)
+        workspace_id = self.services.workspace_id(team_id)
+        request_key = str(body.get("trigger_id") or _action(body).get("action_ts") or utcnow())
+        with transaction(self.services.sessions) as session:
+            jobs.enqueue(session, team_sync_job(workspace_id, user_id, request_key), utcnow())
+        self.refresh(
+            client, team_id, user_id, "Syncing teams from Slack; the result shows here shortly."
+        )
+
+    def queue_setup_sync(self, body: dict[str, Any], client: WebClient) -> None:
+        """After a first-run setup was saved: the team sync job, whose result shows on the Home."""
+        user_id = str(body["user"]["id"])
+        workspace_id = self.services.workspace_id(_team_id(body))
+        with self.services.sessions() as session:
+            if not has_partnership(session, workspace_id):
+                return  # the form was refused: nothing to read
+        if not self.is_admin(client, user_id):
+            return
+        request_key = str(body.get("trigger_id") or (body.get("view") or {}).get("id") or "")
+        with transaction(self.services.sessions) as session:
+            jobs.enqueue(session, team_sync_job(workspace_id, user_id, request_key), utcnow())
 
     # --- forms -----------------------------------------------------------------------
 
@@ -367,8 +379,8 @@ class HomeListeners:
         except RitualChangeError as error:
             refuse(str(error))
             return
+        self._refresh_saved(client, team_id, user_id, f"Saved {words(saved)}.")
         ack()
-        self._refresh_later(client, team_id, user_id, f"Saved {words(saved)}.")
 
     def open_add(self, body: dict[str, Any], client: WebClient) -> None:
         user_id = str(body["user"]["id"])
@@ -432,8 +444,8 @@ class HomeListeners:
         except (RitualChangeError, ValueError, TypeError) as error:
             ack(response_action="errors", errors={KIND_BLOCK: str(error)})
             return
+        self._refresh_saved(client, team_id, user_id, f"Added {words(created)}.")
         ack()
-        self._refresh_later(client, team_id, user_id, f"Added {words(created)}.")
 
     # --- Slack calls that answer the click itself --------------------------------------
 
@@ -478,11 +490,7 @@ def _button(listeners: HomeListeners, act: Callable[[str, int, int], str]) -> Ca
 
 
 def register(app: App, services: Services) -> None:
-    listeners = HomeListeners(
-        services,
-        AdminCheck(services.settings.admin_user_ids),
-        app.listener_runner.listener_executor,
-    )
+    listeners = HomeListeners(services, AdminCheck(services.settings.admin_user_ids))
 
     def home_opened(event, body, client) -> None:  # type: ignore[no-untyped-def]
         listeners.opened(event, body, client)
@@ -496,10 +504,10 @@ def register(app: App, services: Services) -> None:
     def back(body, client) -> None:  # type: ignore[no-untyped-def]
         listeners.back(body, client)
 
-    app.event("app_home_opened")(**acked(home_opened))
-    app.action(OPT_ACTION)(**acked(opt))
-    app.action(AWAY_ACTION)(**acked(away))
-    app.action(BACK_ACTION)(**acked(back))
+    app.event("app_home_opened")(answered(home_opened))
+    app.action(OPT_ACTION)(answered(opt))
+    app.action(AWAY_ACTION)(answered(away))
+    app.action(BACK_ACTION)(answered(back))
 
     ritual_buttons = {
         PAUSE_ACTION: listeners.pause,
@@ -508,7 +516,7 @@ def register(app: App, services: Services) -> None:
         DELETE_ACTION: listeners.delete,
     }
     for action_id, act in ritual_buttons.items():
-        app.action(action_id)(**acked(_button(listeners, act)))
+        app.action(action_id)(answered(_button(listeners, act)))
 
     def sync(body, client) -> None:  # type: ignore[no-untyped-def]
         listeners.sync(body, client)
@@ -522,11 +530,11 @@ def register(app: App, services: Services) -> None:
     def changed(body, client) -> None:  # type: ignore[no-untyped-def]
         listeners.redraw(body, client)
 
-    app.action(SYNC_ACTION)(**acked(sync))
-    app.action(EDIT_ACTION)(**acked(edit))
-    app.action(ADD_ACTION)(**acked(add))
+    app.action(SYNC_ACTION)(answered(sync))
+    app.action(EDIT_ACTION)(answered(edit))
+    app.action(ADD_ACTION)(answered(add))
     for action_id in PREVIEW_ACTIONS:
-        app.action(action_id)(**acked(changed))
+        app.action(action_id)(answered(changed))
 
     @app.view(EDIT_CALLBACK)
     def edit_submitted(ack, body, client) -> None:  # type: ignore[no-untyped-def]
@@ -543,9 +551,8 @@ def register(app: App, services: Services) -> None:
 
     def setup_submitted(ack, body, client) -> None:  # type: ignore[no-untyped-def]
         first_run.submit(ack, body, client)
+        # Reading the new teams from Slack is a durable job, queued before the answer leaves.
+        listeners.queue_setup_sync(body, client)
 
-    def setup_after(body, client) -> None:  # type: ignore[no-untyped-def]
-        first_run.after_submit(body, client, listeners.refresh)
-
-    app.action(SETUP_ACTION)(**acked(open_setup))
-    app.view(SETUP_CALLBACK)(ack=setup_submitted, lazy=[logged(setup_after)])
+    app.action(SETUP_ACTION)(answered(open_setup))
+    app.view(SETUP_CALLBACK)(setup_submitted)

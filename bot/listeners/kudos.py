@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from bot import payloads
 from bot.clock import utcnow
 from bot.kudos import Field, GiveRequest, KudosService, Posted, Refused, form_text, plain
-from bot.listeners.lazy import acked
+from bot.listeners.answered import answered
 from bot.services import Services
 from bot.views.kudos import (
     MODAL_CALLBACK_ID,
@@ -225,7 +225,7 @@ def register(app: App, services: Services) -> None:
     def give_for_message(body, client) -> None:  # type: ignore[no-untyped-def]
         open_for_message(service, services, client, body)
 
-    app.message_shortcut(MESSAGE_SHORTCUT_ID)(**acked(give_for_message))
+    app.message_shortcut(MESSAGE_SHORTCUT_ID)(answered(give_for_message))
 
     @app.view(MODAL_CALLBACK_ID)
     def give_from_form(ack, body, client) -> None:  # type: ignore[no-untyped-def]
@@ -237,5 +237,5 @@ def register(app: App, services: Services) -> None:
     def picked(body, client) -> None:  # type: ignore[no-untyped-def]
         pick_from_prompt(service, services, client, body)
 
-    app.action(SECOND_ACTION_ID)(**acked(plus_one))
-    app.action(PROMPT_PICK_ACTION_ID)(**acked(picked))
+    app.action(SECOND_ACTION_ID)(answered(plus_one))
+    app.action(PROMPT_PICK_ACTION_ID)(answered(picked))

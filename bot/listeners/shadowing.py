@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import payloads
 from bot.clock import utcnow
-from bot.listeners.lazy import acked
+from bot.listeners.answered import answered
 from bot.services import Services
 from bot.shadowing import ButtonResult, ShadowingService
 from bot.views.shadowing import (
@@ -134,9 +134,9 @@ def register(app: App, services: Services) -> None:
     def skip(body, respond, client) -> None:  # type: ignore[no-untyped-def]
         press(service.skip, services, client, body, respond)
 
-    app.action(MET_ACTION_ID)(**acked(met))
-    app.action(RESCHEDULE_ACTION_ID)(**acked(reschedule))
-    app.action(SKIP_ACTION_ID)(**acked(skip))
+    app.action(MET_ACTION_ID)(answered(met))
+    app.action(RESCHEDULE_ACTION_ID)(answered(reschedule))
+    app.action(SKIP_ACTION_ID)(answered(skip))
 
     @app.view(REFLECTION_CALLBACK_ID)
     def reflection(ack, body) -> None:  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from bot import payloads
 from bot.clock import utcnow
 from bot.commands import CommandRequest, Reply
-from bot.listeners.lazy import acked
+from bot.listeners.answered import answered
 from bot.services import Services
 from bot.standup import (
     Refusal,
@@ -84,7 +84,7 @@ def register(app: App, services: Services) -> None:
             log.warning("views.open failed: %s", exc.response.get("error"))
             _tell(respond, "I couldn't open the form in time; please click the button again.")
 
-    app.action(ACTION_ANSWER)(**acked(answer_clicked))
+    app.action(ACTION_ANSWER)(answered(answer_clicked))
 
     @app.view(VIEW_ANSWER)
     def answer_submitted(ack: Ack, body: dict[str, Any]) -> None:
@@ -121,8 +121,8 @@ def register(app: App, services: Services) -> None:
         elif outcome.reply is not None:
             _tell(respond, outcome.reply)
 
-    app.action(ACTION_OFFER_HELP)(**acked(help_offered))
-    app.action(ACTION_RESOLVE_ASK)(**acked(ask_resolved))
+    app.action(ACTION_OFFER_HELP)(answered(help_offered))
+    app.action(ACTION_RESOLVE_ASK)(answered(ask_resolved))
 
 
 class StandupCommand:

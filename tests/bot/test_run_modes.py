@@ -59,11 +59,17 @@ def test_app_token_selects_socket_mode(
 def test_no_app_token_selects_http_with_signature_checks(
     sqlite_url: str, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    chosen: list[Settings] = []
-    monkeypatch.setattr(server, "serve_http", chosen.append)
+    chosen: list[tuple[Settings, bool]] = []
+
+    def serve_http(settings: Settings, *, with_worker: bool) -> None:
+        chosen.append((settings, with_worker))
+
+    monkeypatch.setattr(server, "serve_http", serve_http)
     settings = _settings(sqlite_url, fake, SLACK_SIGNING_SECRET="s")
     assert cli.cmd_run(settings, None) == 0  # type: ignore[arg-type]
-    assert chosen == [settings]
+    assert cli.cmd_web(settings, None) == 0  # type: ignore[arg-type]
+    # `tandem run` serves and works (when its scheduler is on); `tandem web` only serves.
+    assert chosen == [(settings, settings.scheduler_enabled), (settings, False)]
     services = Services.from_settings(settings)
     app = create_app(services)
     assert any(isinstance(m, RequestVerification) for m in app._middleware_list)

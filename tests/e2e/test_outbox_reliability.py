@@ -402,7 +402,7 @@ def test_tandem_worker_sends_until_sigterm_and_exits_cleanly(db_url: str, fake: 
         if worker.poll() is None:
             worker.kill()
     assert worker.returncode == 0, err
-    assert "outbox worker: 2 sender(s) running" in out and "outbox worker stopped" in out
+    assert "tandem worker: 2 outbox sender(s)" in out and "tandem worker stopped" in out
     assert "xoxb-test" not in err and "message 3" not in err
     assert {r.status for r in _rows(db_url).values()} == {"sent"}
     assert fake.duplicates() == 0

@@ -118,7 +118,11 @@ def _told(bot: RunningBot, action_id: str, pairing_id: int, user_id: str, channe
 
 
 def _command(bot: RunningBot, text: str, user_id: str) -> str:
-    return _ephemeral(bot, lambda: bot.slack.command(text, user_id=user_id))
+    response = bot.slack.command(text, user_id=user_id)
+    assert response.status == 200
+    params = response.json()  # the answer is the ack itself
+    assert params["response_type"] == "ephemeral"
+    return f"{params['text']}\n{json.dumps(params.get('blocks', []))}"
 
 
 # --- the whole loop ---------------------------------------------------------------------------

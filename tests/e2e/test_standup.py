@@ -393,25 +393,21 @@ def test_a_deleted_joint_channel_kills_the_post_but_keeps_answers(
     with bot.services.sessions() as session:
         saved = [a.answers for a in store.day_answers(session, day_id)]
     assert saved == [{"today": "first answer"}, {"today": "second answer"}]
-    before = len(bot.fake.calls_to("response_url"))
-    bot.slack.command("admin status", user_id=ADMIN)
-    status = bot.fake.wait_for("response_url", count=before + 1)[before].params
+    status = bot.slack.command("admin status", user_id=ADMIN).json()
     assert "2 dead" in status["text"] and "channel_not_found" in json.dumps(status["blocks"])
 
 
 def test_tandem_standup_opens_the_modal_or_says_when_the_next_prompt_is(standup: Standup) -> None:
     fake = standup.bot.fake
     standup.clock.now = LONDON_PROMPT - timedelta(hours=1)
-    standup.bot.slack.command("standup", user_id="UM1")
-    early = fake.wait_for("response_url", count=1)[0].params
+    early = standup.bot.slack.command("standup", user_id="UM1").json()
     assert "Your next prompt is" in early["text"]
     standup.tick(LONDON_PROMPT + timedelta(seconds=5))
     standup.clock.now = LONDON_PROMPT + timedelta(minutes=2)
     standup.bot.slack.command("standup", user_id="UM1")
     [opened] = fake.wait_for("views.open", count=1)
     assert json.loads(opened.json_param("view")["private_metadata"]) == {"day": standup.day()}
-    standup.bot.slack.command("standup", user_id="UX1")
-    outsider = fake.wait_for("response_url", count=2)[1].params
+    outsider = standup.bot.slack.command("standup", user_id="UX1").json()
     assert "not in a team with a joint standup" in outsider["text"]
 
 
@@ -425,9 +421,8 @@ def test_admins_hear_once_about_members_prompted_without_a_usable_time_zone(
     )
     standup.tick(LONDON_PROMPT + timedelta(seconds=5))
     standup.tick(LONDON_PROMPT + timedelta(days=1, seconds=5))
-    bot.slack.command("admin status", user_id=ADMIN)
-    [status] = bot.fake.wait_for("response_url", count=1)
-    rendered = json.dumps(status.params["blocks"])
+    status = bot.slack.command("admin status", user_id=ADMIN).json()
+    rendered = json.dumps(status["blocks"])
     assert rendered.count("<@UM3> has no usable time zone") == 1
     prompts = [c for c in _posts_to(bot.fake.calls, "UM3") if "Reminder" not in c.params["text"]]
     assert len(prompts) == 2  # prompted at 09:30 in the default zone, both days
