@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bot.job_handlers import HANDLERS
+from bot.jobs import JobRunner
 from bot.ritual_form import CHANNEL_BLOCK, CRON_BLOCK, PRESET_BLOCK, TIMEZONE_BLOCK
 from bot.tick import tick
 from bot.views.ritual_edit import (
@@ -31,7 +33,15 @@ from bot.views.ritual_edit import (
 from storage import rituals as ritual_store
 from storage.db import transaction
 from storage.member_settings import set_away, set_opted_out
-from storage.models import AuditLog, Occurrence, Outbox, Partnership, PartnershipLeader, Ritual
+from storage.models import (
+    AuditLog,
+    Job,
+    Occurrence,
+    Outbox,
+    Partnership,
+    PartnershipLeader,
+    Ritual,
+)
 from storage.rituals import RitualSnapshot
 from tests.e2e.conftest import ADMIN, RunningBot
 from tests.e2e.test_home import HomeWorld, running_world, text_of
@@ -452,6 +462,16 @@ def test_team_sync_now(world: HomeWorld) -> None:
     world.bot.fake.add_channel("CIT", "it", ["UI1", "UI2", "UM1"])
     world.open_home(ADMIN)
     view = world.act_and_wait("teams_sync_now", "all")
+    # Reading every team from Slack is a durable job, committed before the click is acked.
+    assert "Syncing teams from Slack" in text_of(view)
+    with world.bot.services.sessions() as session:
+        assert session.scalar(select(Job.state)) == "pending"
+    before = len(world.bot.fake.calls_to("views.publish"))
+    runner = JobRunner(world.bot.services, world.bot.app.client, HANDLERS, clock=world.clock)
+    assert runner.run_once() == 1
+    view = world.next_home(before)
+    with world.bot.services.sessions() as session:
+        assert session.scalar(select(Job.state)) == "done"
     assert "Synced: " in text_of(view)
     assert "Marketing 2 (+0 / -0)" in text_of(view) and "IT 3 (+1 / -0)" in text_of(view)
     entry = last_audit(world)
@@ -681,3 +701,30 @@ def test_forged_home_values_change_nothing(world: HomeWorld) -> None:
         )
         world.act_and_wait("home_back", user_id="UM1")
     assert world.member("UM1").opted_out == []
+
+
+def test_pausing_withdraws_queued_prompts_and_resuming_does_not_resend_them(
+    world: HomeWorld,
+) -> None:
+    standup_id = world.rituals["standup"]
+    monday = datetime(2026, 1, 12, 9, 31, tzinfo=UTC)  # London's 09:30 prompts are due
+    tick(world.bot.services, monday)
+    with world.bot.services.sessions() as session:
+        queued = session.scalar(
+            select(func.count()).where(Outbox.ritual_id == standup_id, Outbox.status == "pending")
+        )
+    assert queued
+    answer = reply(world, f"admin ritual {standup_id} pause")
+    assert f"Withdrew {queued} queued message" in answer
+    world.clock.now = monday + timedelta(minutes=5)
+    assert "Resumed" in reply(world, f"admin ritual {standup_id} resume")
+    tick(world.bot.services, monday + timedelta(minutes=6))
+    with world.bot.services.sessions() as session:
+        statuses = dict(
+            session.execute(
+                select(Outbox.status, func.count())
+                .where(Outbox.ritual_id == standup_id)
+                .group_by(Outbox.status)
+            ).all()
+        )
+    assert statuses == {"cancelled": queued}  # nothing resent, nothing queued again
