@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     workspace_rate_per_second: float = Field(
         default=5.0, gt=0, alias="TANDEM_WORKSPACE_RATE_PER_SECOND"
     )
+    channel_posts_per_second: float = Field(
+        default=1.0, gt=0, alias="TANDEM_CHANNEL_POSTS_PER_SECOND"
+    )
     scheduler_enabled: bool = Field(default=True, alias="TANDEM_SCHEDULER_ENABLED")
     job_threads: int = Field(default=1, ge=0, le=64, alias="TANDEM_JOB_THREADS")
     retention_days: int = Field(default=30, ge=1, alias="TANDEM_RETENTION_DAYS")

@@ -48,7 +48,10 @@ class SenderPool:
         clock: Clock = utcnow,
     ) -> None:
         self._stop = threading.Event()
-        pacer = Pacer(settings.workspace_rate_per_second)
+        pacer = Pacer(
+            settings.workspace_rate_per_second,
+            channel_interval=1.0 / settings.channel_posts_per_second,
+        )
         make_client = client_factory or (lambda: sender_client(settings))
         self.senders = [
             OutboxSender(sessions, make_client(), settings, worker_id(i), clock, pacer=pacer)

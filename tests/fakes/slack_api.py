@@ -512,6 +512,30 @@ def _conversations_history(ws: _Workspace, p: _Params) -> JsonDict:
     }
 
 
+def _conversations_replies(ws: _Workspace, p: _Params) -> JsonDict:
+    """A thread: its parent first, then the replies, oldest first (as Slack pages them)."""
+    channel = ws.channel_for_bot(p.required("channel", "channel_not_found"))
+    parent_ts = p.required("ts", "thread_not_found")
+    oldest = _ts_key(p.text("oldest") or "0")
+    thread = [
+        m
+        for m in channel.messages
+        if (m["ts"] == parent_ts or m.get("thread_ts") == parent_ts)
+        and (m["ts"] == parent_ts or _ts_key(m["ts"]) >= oldest)
+    ]
+    if not thread:
+        raise _Fail("thread_not_found")
+    messages, metadata = _page(thread, p, default_limit=100)
+    if not p.flag("include_all_metadata"):
+        messages = [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
+    return {
+        "ok": True,
+        "messages": messages,
+        "has_more": bool(metadata["next_cursor"]),
+        "response_metadata": metadata,
+    }
+
+
 def _chat_post_message(ws: _Workspace, p: _Params) -> JsonDict:
     channel = ws.channel_for_bot(p.required("channel", "channel_not_found"))
     content = _message_content(p)
@@ -693,6 +717,7 @@ METHODS: dict[str, Handler] = {
     "conversations.open": _conversations_open,
     "conversations.join": _conversations_join,
     "conversations.history": _conversations_history,
+    "conversations.replies": _conversations_replies,
     "chat.postMessage": _chat_post_message,
     "chat.postEphemeral": _chat_post_ephemeral,
     "chat.update": _chat_update,
