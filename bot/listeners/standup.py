@@ -1,10 +1,10 @@
 """The joint standup's buttons and modal, and `/tandem standup`.
 
-Buttons ack first, then work. The modal's submission is the exception the
-protocol forces: its ack carries the outcome (inline errors, or the modal
-turned into a confirmation), so the answer is validated and saved, in one
-short database transaction, before the ack; its Slack messages are queued
-in the outbox in that same transaction and sent afterwards.
+Every surface does its work inside the request, then acks. The modal's
+submission answers in its ack (inline errors, or the modal turned into a
+confirmation): the answer is validated and saved, in one short database
+transaction, before the ack; its Slack messages are queued in the outbox in
+that same transaction and sent afterwards by the worker.
 """
 
 from __future__ import annotations
