@@ -1,13 +1,18 @@
-"""How fast does Slack get its ack? Tandem under gunicorn vs a bare Bolt app, same server.
+"""When does the member see the answer? Tandem under gunicorn vs a bare Bolt app, same server.
 
-Rounds of 1,000 signed `/tandem` commands at concurrency 20 (half `help`,
-answered in the ack; half a command that writes to the database after
-acking) against the real HTTP server on loopback, on SQLite and on
-PostgreSQL, the servers taking turns round by round so a noisy machine
-slows them alike. The ack latency is from sending the request to reading
-the whole ack response; percentiles are over all rounds. For the writing
-command it also reports when its answer reached Slack (`response_url`).
-Also reports the idle bot's memory (PSS of all its processes).
+Signed `/tandem` commands of three kinds (`help`: no work; `away until …`:
+a database write; `kudos @… for …`: a Slack lookup, a database write and an
+outbox row) are sent to `tandem run` on SQLite and on PostgreSQL, and to a
+bare Bolt app that answers every command in its ack, served the same way
+(gunicorn, 2 threaded workers), in the same run:
+(a) steady: 20 commands a second for 60 seconds (open loop: each request
+    leaves at its slot, whatever the earlier ones are doing);
+(b) burst: 1,000 commands at concurrency 20 (closed loop).
+The answer time is from sending the request until the member's answer is
+there: the ack's body when it carries one, else the arrival of the answer at
+`response_url`. `tandem run` runs with its worker threads (tick, senders, job
+runner) as deployed, so the kudos posts are sent during the load. Also
+reports the idle memory of `tandem run` (PSS of all its processes).
 
 A fake Slack answers the Web API in a process of its own at the lowest CPU
 priority (nice 19): it stands for Slack's servers, whose work is not done on ours.
@@ -23,27 +28,30 @@ import os
 import queue
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from _common import ROOT, percentile, postgres_database, sqlite_database, summary_ms
+from _common import ROOT, percentile, postgres_database, sqlite_database
 
 from tests.fakes.signed import sign
 from tests.fakes.slack_api import DEFAULT_TOKEN, TEAM_ID
 
 SECRET = "bench-secret"
 WORKERS = 2  # both servers alike: one process per core
-LOAD_PROCESSES = 4  # the load generator's processes (see load)
+LOAD_PROCESSES = 4  # the burst's load generator processes (see load)
 USERS = [f"UB{i:04d}" for i in range(200)]
+CHANNEL = "CBENCH"
+KINDS = ("help", "away", "kudos")
+ACK_LIMIT = 3.0  # Slack's limit for an ack
 
 
 def free_port() -> int:
@@ -84,11 +92,13 @@ def memory_mb(pid: int) -> float:
 
 
 def seed(db_url: str) -> None:
-    """A workspace with two teams, so member commands find their author."""
+    """A workspace with two teams in a partnership, so every command finds its author."""
+    from rituals.interactions import InterdependenceType
     from storage.db import make_engine, make_session_factory, transaction
     from storage.migrate import upgrade
     from storage.org import (
         MemberProfile,
+        add_partnership,
         add_team,
         ensure_workspace,
         set_team_roster,
@@ -106,6 +116,17 @@ def seed(db_url: str) -> None:
         for name, half in (("Marketing", USERS[:100]), ("IT", USERS[100:])):
             team = add_team(session, ws, name, "usergroup", f"S{name}", now)
             set_team_roster(session, team.id, {ids[u] for u in half}, now)
+        partnership = add_partnership(
+            session,
+            ws,
+            "Bench",
+            ["Marketing", "IT"],
+            CHANNEL,
+            [],
+            InterdependenceType.RECIPROCAL,
+            now,
+        )
+        partnership.settings = {"kudos_daily_limit": 1_000_000}
     engine.dispose()
 
 
@@ -123,7 +144,6 @@ def start(
         "TANDEM_WEB_THREADS": str(threads),
         "TANDEM_WEB_WORKERS": str(WORKERS),
         "TANDEM_LOG_LEVEL": "WARNING",
-        "TANDEM_SCHEDULER_ENABLED": "false",
         "PYTHONPATH": f"{ROOT}:{ROOT / 'benchmarks'}",
     }
     if kind == "tandem":
@@ -165,13 +185,14 @@ class RemoteFake:
             "import os, sys, json; os.nice(19); sys.path.insert(0, sys.argv[1]); "
             "from tests.fakes import FakeSlack; "
             "fake = FakeSlack().start(); "
-            "[fake.add_user(u, tz='Europe/Berlin') for u in sys.argv[2:]]; "
+            "[fake.add_user(u, tz='Europe/Berlin') for u in sys.argv[3:]]; "
+            "fake.add_channel(sys.argv[2], 'bench', sys.argv[3:]); "
             "print(fake.root, flush=True); sys.stdin.read(); "
             "print(json.dumps({c.path: c.at for c in fake.calls_to('response_url')}), flush=True); "
             "fake.stop()"
         )
         self._proc = subprocess.Popen(
-            [sys.executable, "-c", script, str(ROOT), *USERS],
+            [sys.executable, "-c", script, str(ROOT), CHANNEL, *USERS],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -194,15 +215,26 @@ class RemoteFake:
         return {str(path): float(at) for path, at in arrivals.items()}
 
 
-def body_for(text: str, user: str, fake: RemoteFake) -> tuple[bytes, str]:
+def command_text(kind: str, n: int) -> tuple[str, str]:
+    """(user, text) of the n-th command of `kind`."""
+    user = USERS[n % 100]  # Marketing
+    if kind == "help":
+        return user, "help"
+    if kind == "away":
+        return user, f"away until {(datetime.now(UTC) + timedelta(days=30)).date().isoformat()}"
+    return user, f"kudos <@{USERS[100 + n % 100]}> for bench run {n}"
+
+
+def body_for(kind: str, n: int, fake: RemoteFake) -> tuple[bytes, str]:
     """A signed-to-be slash command body, and the path of its response_url."""
+    user, text = command_text(kind, n)
     response_url = fake.response_url()
     body = urlencode(
         {
             "token": "t",
             "team_id": TEAM_ID,
             "team_domain": "bench",
-            "channel_id": "CBENCH",
+            "channel_id": CHANNEL,
             "channel_name": "bench",
             "user_id": user,
             "user_name": user.lower(),
@@ -219,15 +251,56 @@ def body_for(text: str, user: str, fake: RemoteFake) -> tuple[bytes, str]:
 
 @dataclass
 class Job:
-    label: str
+    kind: str
     body: bytes
     response_path: str
     sent_at: float = 0.0  # time.monotonic(), the clock the fake's arrival times use
-    latency: float = 0.0
+    latency: float = 0.0  # until the ack was read
     ok: bool = False
+    answered_in_ack: bool = False
+
+    def answer(self, arrivals: dict[str, float]) -> float | None:
+        """Seconds until the member saw the answer, or None if it never came."""
+        if self.answered_in_ack:
+            return self.latency
+        arrived = arrivals.get(self.response_path)
+        return None if arrived is None else arrived - self.sent_at
 
 
-def load(port: int, jobs: list[Job], concurrency: int) -> float:
+def jobs_for(count: int, fake: RemoteFake, start: int = 0) -> list[Job]:
+    return [
+        Job(KINDS[n % len(KINDS)], *body_for(KINDS[n % len(KINDS)], start + n, fake))
+        for n in range(count)
+    ]
+
+
+Timing = tuple[float, float, bool, bool]  # sent at, ack latency, ok, answered in the ack
+
+
+def _send(
+    conn: http.client.HTTPConnection, port: int, body: bytes
+) -> tuple[Timing, http.client.HTTPConnection]:
+    headers = {**sign(body, SECRET), "Content-Type": "application/x-www-form-urlencoded"}
+    ok = in_ack = False
+    sent_at = time.monotonic()
+    try:
+        conn.request("POST", "/slack/events", body, headers)
+        response = conn.getresponse()
+        content = response.read()
+        ok = response.status == 200
+        in_ack = ok and b'"text"' in content
+    except (OSError, http.client.HTTPException):
+        conn.close()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    return (sent_at, time.monotonic() - sent_at, ok, in_ack), conn
+
+
+def _record(jobs: list[Job], timings: list[Timing]) -> None:
+    for job, (sent_at, latency, ok, in_ack) in zip(jobs, timings, strict=True):
+        job.sent_at, job.latency, job.ok, job.answered_in_ack = sent_at, latency, ok, in_ack
+
+
+def burst(port: int, jobs: list[Job], concurrency: int) -> float:
     """Send every job from `concurrency` keep-alive connections; the elapsed seconds.
 
     The connections are spread over LOAD_PROCESSES processes: in one Python
@@ -248,15 +321,13 @@ def load(port: int, jobs: list[Job], concurrency: int) -> float:
             ],
         )
     for part, timings in zip(slices, results, strict=True):
-        for job, (sent_at, latency, ok) in zip(part, timings, strict=True):
-            job.sent_at, job.latency, job.ok = sent_at, latency, ok
+        _record(part, timings)
     first = min(job.sent_at for job in jobs)
     return max(job.sent_at + job.latency for job in jobs) - first
 
 
-def _send_all(port: int, bodies: list[bytes], connections: int) -> list[tuple[float, float, bool]]:
-    """(sent at, latency, ok) for each body, sent from `connections` threads."""
-    timings: list[tuple[float, float, bool]] = [(0.0, 0.0, False)] * len(bodies)
+def _send_all(port: int, bodies: list[bytes], connections: int) -> list[Timing]:
+    timings: list[Timing] = [(0.0, 0.0, False, False)] * len(bodies)
     work: queue.Queue[int] = queue.Queue()
     for index in range(len(bodies)):
         work.put(index)
@@ -268,19 +339,7 @@ def _send_all(port: int, bodies: list[bytes], connections: int) -> list[tuple[fl
                 index = work.get_nowait()
             except queue.Empty:
                 break
-            body = bodies[index]
-            headers = {**sign(body, SECRET), "Content-Type": "application/x-www-form-urlencoded"}
-            ok = False
-            sent_at = time.monotonic()
-            try:
-                conn.request("POST", "/slack/events", body, headers)
-                response = conn.getresponse()
-                response.read()
-                ok = response.status == 200
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            timings[index] = (sent_at, time.monotonic() - sent_at, ok)
+            timings[index], conn = _send(conn, port, bodies[index])
         conn.close()
 
     threads = [threading.Thread(target=worker) for _ in range(connections)]
@@ -291,106 +350,111 @@ def _send_all(port: int, bodies: list[bytes], connections: int) -> list[tuple[fl
     return timings
 
 
+def steady(port: int, jobs: list[Job], rate: float) -> float:
+    """Send job i at start + i / rate (open loop), each on a fresh connection; elapsed seconds."""
+    start = time.monotonic() + 0.1
+    local = threading.local()
+
+    def send(index: int) -> Timing:
+        delay = start + index / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)  # the request's slot in the steady stream
+        conn = getattr(local, "conn", None) or http.client.HTTPConnection(
+            "127.0.0.1", port, timeout=30
+        )
+        timing, local.conn = _send(conn, port, jobs[index].body)
+        return timing
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        timings = list(pool.map(send, range(len(jobs))))
+    _record(jobs, timings)
+    return time.monotonic() - start
+
+
 @dataclass
 class Server:
     kind: str  # "baseline" or "tandem"
     db_label: str
     db_url: str
-    jobs: list[Job] = field(default_factory=list)
-    seconds: float = 0.0
-    idle_mb: list[float] = field(default_factory=list)
-    database_cpu: float = 0.0  # PostgreSQL server CPU seconds, load and drain
+    runs: dict[str, list[Job]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    idle_mb: float = 0.0
 
     @property
     def name(self) -> str:
         return "bare Bolt" if self.kind == "baseline" else f"Tandem, {self.db_label}"
 
-    def latencies(self, label: str) -> list[float]:
-        return [job.latency for job in self.jobs if job.label == label]
 
-
-def run_round(server: Server, fake: RemoteFake, args: argparse.Namespace) -> None:
+def run_server(server: Server, fake: RemoteFake, args: argparse.Namespace) -> None:
     port = free_port()
     proc = start(server.kind, server.db_url, fake, port, args.threads)
     try:
-        # Warm up both paths: the first requests pay for auth.test and imports.
-        texts = ("help", args.write_command)
-        warmup = [Job("warmup", *body_for(texts[n % 2], USERS[0], fake)) for n in range(40)]
-        load(port, warmup, 4)
-        time.sleep(2.0)  # let the warm-up's work finish before reading memory
-        server.idle_mb.append(memory_mb(proc.pid))
-        jobs = []
-        for i in range(args.requests):
-            user = USERS[i % len(USERS)]
-            if i % 2 == 0:
-                jobs.append(Job("help", *body_for("help", user, fake)))
-            else:
-                jobs.append(Job("write", *body_for(args.write_command, user, fake)))
-        database_cpu = postgres_cpu_seconds()
-        server.seconds += load(port, jobs, args.concurrency)
-        server.jobs += jobs
+        # Warm up every path: the first requests pay for auth.test and imports.
+        burst(port, jobs_for(60, fake, start=10_000), 4)
+        time.sleep(3.0)  # let the warm-up's posts go out before reading memory
+        server.idle_mb = memory_mb(proc.pid)
+        jobs = jobs_for(int(args.rate * args.seconds), fake, start=20_000)
+        server.seconds["steady"] = steady(port, jobs, args.rate)
+        server.runs["steady"] = jobs
+        jobs = jobs_for(args.burst, fake, start=40_000)
+        server.seconds["burst"] = burst(port, jobs, args.concurrency)
+        server.runs["burst"] = jobs
     finally:
-        # Tandem stops only once its work process has finished the queued work.
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=120)
-    server.database_cpu += postgres_cpu_seconds() - database_cpu
 
 
-def postgres_cpu_seconds() -> float:
-    """CPU time used so far by this machine's PostgreSQL server processes.
-
-    A backend's own time vanishes with it when its connection closes; the
-    postmaster, which waits for it, then counts it among its children's time.
-    """
-    ticks = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            name, _, rest = stat.read_text().partition(") ")
-        except OSError:
-            continue  # the process has exited
-        if name.endswith("(postgres"):
-            fields = rest.split()
-            ticks += sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
-    return ticks / os.sysconf("SC_CLK_TCK")
+def ms(value: float) -> str:
+    return f"{value * 1000:7.1f} ms"
 
 
-def report(server: Server, base: Server, arrivals: dict[str, float]) -> None:
-    errors = sum(not job.ok for job in server.jobs)
-    print(
-        f"\n{server.name}: {len(server.jobs)} requests, {len(server.jobs) / server.seconds:.0f} req/s, "
-        f"errors {errors}, idle memory (PSS, all processes) {statistics.median(server.idle_mb):.0f} MB"
-    )
-    base_p99 = percentile(base.latencies("help") + base.latencies("write"), 99)
-    for label in ("help", "write"):
-        values = server.latencies(label)
-        ratio = (
-            "" if server is base else f"  = {percentile(values, 99) / base_p99:.2f}x baseline p99"
-        )
-        print(f"  ack {label:5s}  {summary_ms(values)}{ratio}")
-    if server.kind == "tandem":
-        writes = [job for job in server.jobs if job.label == "write"]
-        answered = [
-            arrivals[job.response_path] - job.sent_at
-            for job in writes
-            if job.response_path in arrivals
-        ]
+def report(servers: list[Server], arrivals: dict[str, float]) -> None:
+    base = next(s for s in servers if s.kind == "baseline")
+    for run in ("steady", "burst"):
+        base_answers = [a for j in base.runs[run] if (a := j.answer(arrivals)) is not None]
+        base_acks = [j.latency for j in base.runs[run]]
+        base_answer_p99 = percentile(base_answers, 99)
+        base_ack_p99 = percentile(base_acks, 99)
+        print(f"\n({run}) " + ("20 commands/s" if run == "steady" else "concurrency 20"))
         print(
-            f"  answer (response_url) of the writing command: {len(answered)}/{len(writes)} arrived, {summary_ms(answered)}"
+            f"  {'server':22s} {'kind':6s} {'answer p50':>11s} {'p95':>10s} {'p99':>10s} "
+            f"{'x bare':>7s} {'ack p99':>10s} {'x bare':>7s} {'ack max':>10s} {'errors':>6s} {'unanswered':>10s}"
         )
-        if server.db_label == "postgres":
+        for server in servers:
+            jobs = server.runs[run]
+            rate = len(jobs) / server.seconds[run]
+            kinds = ("all",) if server.kind == "baseline" else KINDS
+            for kind in kinds:
+                mine = [j for j in jobs if kind in ("all", j.kind)]
+                answers = [a for j in mine if (a := j.answer(arrivals)) is not None]
+                acks = [j.latency for j in mine]
+                errors = sum(not j.ok for j in mine)
+                if not answers:
+                    print(f"  {server.name:22s} {kind:6s} no answers")
+                    continue
+                print(
+                    f"  {server.name:22s} {kind:6s} {ms(percentile(answers, 50))} "
+                    f"{ms(percentile(answers, 95))} {ms(percentile(answers, 99))} "
+                    f"{percentile(answers, 99) / base_answer_p99:6.2f}x {ms(percentile(acks, 99))} "
+                    f"{percentile(acks, 99) / base_ack_p99:6.2f}x {ms(max(acks))} {errors:6d} "
+                    f"{len(mine) - len(answers):10d}"
+                )
+            over = sum(j.latency > ACK_LIMIT for j in jobs)
             print(
-                f"  PostgreSQL server CPU per writing command: {server.database_cpu / len(writes) * 1000:.2f} ms"
+                f"  {server.name:22s} throughput {rate:6.1f} req/s, acks over {ACK_LIMIT:.0f} s: {over}"
             )
+    print()
+    for server in servers:
+        print(f"idle memory, {server.name} (PSS, all processes): {server.idle_mb:.0f} MB")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=1000, help="per round")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rate", type=float, default=20.0, help="steady commands per second")
+    parser.add_argument("--seconds", type=float, default=60.0, help="steady duration")
+    parser.add_argument("--burst", type=int, default=1000, help="commands in the burst")
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--threads", type=int, default=16, help="server threads (both servers)")
-    in_a_month = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
-    parser.add_argument("--write-command", default=f"away until {in_a_month}")
     parser.add_argument(
         "--postgres",
         default=os.environ.get(
@@ -401,9 +465,9 @@ def main() -> None:
     args = parser.parse_args()
 
     print(
-        f"bench_ack: {args.rounds} rounds of {args.requests} signed /tandem commands, "
-        f"concurrency {args.concurrency}, gunicorn gthread {WORKERS} x {args.threads}, "
-        f"{os.cpu_count()} cores"
+        f"bench_ack: steady {args.rate:g} commands/s for {args.seconds:g} s, then a burst of "
+        f"{args.burst} at concurrency {args.concurrency}; kinds {', '.join(KINDS)} in turn; "
+        f"gunicorn gthread {WORKERS} x {args.threads}, {os.cpu_count()} cores"
     )
     fake = RemoteFake()
     arrivals: dict[str, float] = {}
@@ -419,14 +483,11 @@ def main() -> None:
                 pg_url = stack.enter_context(postgres_database(args.postgres))
                 seed(pg_url)
                 servers.append(Server("tandem", "postgres", pg_url))
-            for round_ in range(args.rounds):
-                for server in servers:
-                    run_round(server, fake, args)
-                print(f"round {round_ + 1} done", flush=True)
+            for server in servers:
+                run_server(server, fake, args)
     finally:
         arrivals = fake.close()
-    for server in servers:
-        report(server, servers[0], arrivals)
+    report(servers, arrivals)
 
 
 if __name__ == "__main__":

@@ -5,19 +5,25 @@ Two roles, each runnable on its own:
   listener runner. Each request does its work, commits and answers in the ack.
 - worker (`tandem worker`): the ritual tick, team sync, housekeeping, the
   outbox senders and the job runners (bot.runtime).
-`tandem run` is both for one machine: each web process also runs the worker's
-threads. Everything they share is in the database, so any of these processes
-can be killed at any moment and restarted without losing acknowledged work.
+`tandem run` is both for one machine: one of its web processes at a time
+(whichever holds a file lock) also runs the worker's threads. Everything
+they share is in the database, so any of these processes can be killed at
+any moment and restarted without losing acknowledged work.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import gc
 import logging
+import os
 import signal
 import socket
+import tempfile
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -82,19 +88,47 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return build_wsgi(self._settings)
 
 
-def _start_worker_threads(worker: Any) -> None:
-    """Gunicorn's post_worker_init hook for `tandem run`: this web process also works."""
-    wsgi = worker.wsgi
-    if isinstance(wsgi, TandemWSGI):
-        worker.tandem_background = start_background(
-            wsgi.services, make_client(wsgi.services.settings)
-        )
+class WorkerTurn:
+    """Exactly one web process of `tandem run` runs the worker's threads at a time.
+
+    Each web process waits, in a thread of its own, for an exclusive lock on
+    one file; the holder runs the worker. The kernel drops a lock when its
+    process dies, however it dies, so another web process takes over at once.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.background: Background | None = None
+
+    def wait_in(self, wsgi: TandemWSGI) -> None:
+        threading.Thread(
+            target=self._take, args=(wsgi,), name="tandem-worker-turn", daemon=True
+        ).start()
+
+    def _take(self, wsgi: TandemWSGI) -> None:
+        fd = os.open(self.path, os.O_RDWR)  # kept open (and locked) until this process ends
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        log.info("web process %d runs the worker's threads", os.getpid())
+        services = wsgi.services
+        self.background = start_background(services, make_client(services.settings))
+
+    def stop(self) -> None:
+        if self.background is not None:
+            self.background.stop()
 
 
-def _stop_worker_threads(_arbiter: Any, worker: Any) -> None:
-    background: Background | None = getattr(worker, "tandem_background", None)
-    if background is not None:
-        background.stop()
+def _worker_hooks(lock_path: str) -> tuple[Callable[[Any], None], Callable[[Any, Any], None]]:
+    """Gunicorn's post_worker_init and worker_exit hooks for `tandem run`."""
+    turn = WorkerTurn(lock_path)
+
+    def post_worker_init(worker: Any) -> None:
+        if isinstance(worker.wsgi, TandemWSGI):
+            turn.wait_in(worker.wsgi)
+
+    def worker_exit(_arbiter: Any, _worker: Any) -> None:
+        turn.stop()
+
+    return post_worker_init, worker_exit
 
 
 class PortInUse(Exception):
@@ -122,7 +156,7 @@ def _log_serving(arbiter: Any) -> None:
 
 
 def serve_http(settings: Settings, *, with_worker: bool) -> None:
-    """Serve Slack over HTTP; `with_worker` also runs the worker's threads in each web process."""
+    """Serve Slack over HTTP; `with_worker` also runs the worker's threads in one web process."""
     check_port(settings.host, settings.port)
     options: dict[str, Any] = {
         "bind": f"{settings.host}:{settings.port}",
@@ -136,11 +170,20 @@ def serve_http(settings: Settings, *, with_worker: bool) -> None:
         "loglevel": settings.log_level.lower(),
         "when_ready": _log_serving,
     }
+    lock_path = None
     if with_worker:
-        options["post_worker_init"] = _start_worker_threads
-        options["worker_exit"] = _stop_worker_threads
+        fd, lock_path = tempfile.mkstemp(prefix="tandem-run-", suffix=".lock")
+        os.close(fd)
+        options["post_worker_init"], options["worker_exit"] = _worker_hooks(lock_path)
     share_start_up(settings)
-    _Gunicorn(settings, options).run()
+    master = os.getpid()
+    try:
+        _Gunicorn(settings, options).run()
+    finally:
+        # Web processes leave run() through here too (gunicorn forks inside it).
+        if lock_path is not None and os.getpid() == master:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(lock_path)
 
 
 def run_worker(settings: Settings, stopping: threading.Event | None = None) -> None:

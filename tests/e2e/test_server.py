@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import queue
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,3 +117,45 @@ def test_the_web_and_worker_commands_exist() -> None:
         [sys.executable, "-m", "bot.cli", "--help"], cwd=ROOT, capture_output=True, text=True
     )
     assert "web" in out.stdout and "worker" in out.stdout
+
+
+def test_one_web_process_runs_the_worker_and_another_takes_over_when_it_dies(
+    sqlite_url: str, fake_slack: FakeSlack
+) -> None:
+    port = _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TANDEM_"))},
+        "SLACK_BOT_TOKEN": DEFAULT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake_slack.url,
+        "TANDEM_DATABASE_URL": sqlite_url,
+        "TANDEM_HOST": "127.0.0.1",
+        "TANDEM_PORT": str(port),
+        "TANDEM_LOG_LEVEL": "INFO",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    holders: queue.Queue[int] = queue.Queue()
+
+    def watch() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if found := re.search(r"web process (\d+) runs the worker's threads", line):
+                holders.put(int(found[1]))
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        first = holders.get(timeout=30)
+        os.kill(first, signal.SIGKILL)
+        second = holders.get(timeout=30)
+        assert second != first
+        assert holders.empty()  # only ever one at a time
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
