@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import utcnow
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
 POLL_SECONDS = 1.0
 ERROR_PAUSE_SECONDS = 5.0
+# Pauses between attempts to record an outcome while the database connection is being restored.
+OUTCOME_RETRY_PAUSES = (0.1, 0.5, 2.0)
 MAX_BATCH = 100
 
 Clock = Callable[[], datetime]
@@ -128,6 +131,21 @@ class OutboxSender:
     # --- outcomes -------------------------------------------------------------
 
     def _record(self, row: ClaimedRow, attempt: Attempt, now: datetime) -> None:
+        """Write the call's outcome; a dropped database connection is retried, not lost.
+
+        The call has been made: giving up here would leave the row leased until
+        its lease runs out and then checked against Slack, a needless delay.
+        """
+        for pause in OUTCOME_RETRY_PAUSES:
+            try:
+                self._write_outcome(row, attempt, now)
+                return
+            except OperationalError as error:
+                log.warning("recording %s failed (%s); retrying", row.idempotency_key, error.code)
+                time.sleep(pause)  # the database reconnecting, not a schedule
+        self._write_outcome(row, attempt, now)
+
+    def _write_outcome(self, row: ClaimedRow, attempt: Attempt, now: datetime) -> None:
         outcome = attempt.outcome
         where = (row.idempotency_key, row.method, row.channel_key)
         with transaction(self.sessions) as session:

@@ -232,18 +232,22 @@ def expire_leases(world: World) -> None:
         session.execute(update(Job).where(Job.lease_until.is_not(None)).values(lease_until=past))
 
 
-def wait_until_drained(world: World) -> None:
-    """Poll the database until nothing is left to send (the restarted workers' job)."""
-    deadline = time.monotonic() + DRAIN_SECONDS
+def drained(world: World, seconds: float = DRAIN_SECONDS) -> bool:
+    """Poll the database until nothing is left to send; False if rows are still pending."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         with world.services.sessions() as session:
             pending = session.scalar(
                 select(func.count()).select_from(Outbox).where(Outbox.status == "pending")
             )
         if pending == 0:
-            return
+            return True
         time.sleep(0.2)  # polling for a condition, not waiting on a schedule
-    raise AssertionError(f"{pending} outbox rows still pending after {DRAIN_SECONDS}s")
+    return False
+
+
+def wait_until_drained(world: World) -> None:
+    assert drained(world), f"outbox rows still pending after {DRAIN_SECONDS}s"
 
 
 def check_exactly_once(world: World, burst: Burst) -> None:
@@ -325,7 +329,15 @@ def test_dropped_database_connections_while_work_is_pending_lose_and_double_noth
         wait()
         world.fake.wait_for("chat.postMessage", 20, timeout=30)
         terminate_connections(world)
-        wait_until_drained(world)
+        if not drained(world, 20):
+            # A claim whose commit was cut off leaves rows leased by a sender that never
+            # learnt it holds them: they wait out their lease, and, as the call may
+            # have reached Slack, are looked up before being sent again. Stop, let
+            # the leases run out (moved to the past) and start again.
+            tandem.stop()
+            expire_leases(world)
+            tandem = Tandem(world).start()
+            wait_until_drained(world)
     finally:
         tandem.stop()
     check_exactly_once(world, burst)
