@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import IO
 
 import pytest
 from sqlalchemy import func, select, text, update
@@ -65,6 +66,7 @@ class World:
     fake: FakeSlack
     services: Services
     day_id: int
+    log: IO[bytes]  # tandem run's stderr, kept for a failing test's report
 
 
 @dataclass
@@ -120,7 +122,8 @@ class Tandem:
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            # A file, not a pipe nobody reads: a full pipe would block every logging thread.
+            stderr=self.world.log,
             start_new_session=True,
         )
         _wait_until_listening(self.port, self.proc)
@@ -143,7 +146,7 @@ class Tandem:
 
 
 @pytest.fixture
-def world(db_url: str, fake_slack: FakeSlack) -> Iterator[World]:
+def world(db_url: str, fake_slack: FakeSlack, tmp_path: Path) -> Iterator[World]:
     for uid, name, tz, _ in PEOPLE:
         fake_slack.add_user(uid, name=name, tz=tz)
     fake_slack.add_channel(CHANNEL, "mkt-it", [uid for uid, *_ in PEOPLE])
@@ -157,10 +160,11 @@ def world(db_url: str, fake_slack: FakeSlack) -> Iterator[World]:
         days = standup_store.ensure_days(
             session, made.ritual, {now.date(): now + timedelta(hours=12)}, now
         )
-    try:
-        yield World(db_url, fake_slack, services, days[now.date()])
-    finally:
-        services.close()
+    with (tmp_path / "tandem.log").open("wb") as log:
+        try:
+            yield World(db_url, fake_slack, services, days[now.date()], log)
+        finally:
+            services.close()
 
 
 def tag(n: int) -> str:
