@@ -36,10 +36,9 @@ class Session:
     world: World
 
     def reply(self, text: str, user_id: str = "UM1") -> str:
-        fake = self.bot.fake
-        before = len(fake.calls_to("response_url"))
-        assert self.bot.slack.command(text, user_id=user_id).status == 200
-        params = fake.wait_for("response_url", count=before + 1)[before].params
+        response = self.bot.slack.command(text, user_id=user_id)
+        assert response.status == 200
+        params = response.json()  # the answer is the ack itself
         assert params["response_type"] == "ephemeral"
         return f"{params['text']}\n{json.dumps(params.get('blocks', []))}"
 

@@ -24,6 +24,8 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy import select
 
+from bot.job_handlers import HANDLERS
+from bot.jobs import JobRunner
 from bot.outbox import OutboxSender, Pacer
 from bot.tick import tick
 from bot.views.setup import (
@@ -41,7 +43,7 @@ from bot.views.setup import (
     channel_block_id,
     group_block_id,
 )
-from storage.models import AuditLog, Partnership, Ritual, Team, TeamMembership
+from storage.models import AuditLog, Job, Partnership, Ritual, Team, TeamMembership
 from tests.e2e.conftest import ADMIN, RunningBot
 from tests.fakes.signed import block_actions_payload, view_submission_payload
 from tests.fakes.slack_api import DEFAULT_TOKEN, Call
@@ -247,7 +249,12 @@ def test_app_home_setup_then_a_week_of_rituals(world: World) -> None:
     assert "Thu 15 Jan, 15:00 your time: shadowing pairs introduced" in done
     assert "Thu 15 Jan, 15:00 each person's time: kudos prompt" in done
 
-    # After the answer, the teams are read from Slack and the admin's Home shows the rituals.
+    # Reading the teams from Slack is a durable job, queued with the answer; a worker runs it,
+    # and the admin's Home then shows the rituals.
+    with world.bot.services.sessions() as session:
+        assert session.scalar(select(Job.kind).where(Job.state == "pending")) == "team_sync"
+    runner = JobRunner(world.bot.services, world.bot.app.client, HANDLERS, clock=world.clock)
+    assert runner.run_once() == 1
     world.bot.fake.wait_for("conversations.members")
     with world.bot.services.sessions() as session:
         teams = {t.name: (t.source_kind, t.source_id) for t in session.scalars(select(Team))}
@@ -255,7 +262,9 @@ def test_app_home_setup_then_a_week_of_rituals(world: World) -> None:
         actions = [a.action for a in session.scalars(select(AuditLog).order_by(AuditLog.id))]
     assert teams == {"Marketing": ("usergroup", "SMKT"), "it-team": ("channel", "CIT")}
     assert kinds == ["digest", "kudos_prompt", "shadowing", "standup"]
-    assert actions == ["team.add", "team.add", "partnership.add"] + ["ritual.add"] * 4
+    assert actions == ["team.add", "team.add", "partnership.add"] + ["ritual.add"] * 4 + [
+        "team.sync"
+    ]
     _wait_for_members(world, 4)
     # The admin's Home is published again once the teams are read: the invitation is gone.
     refreshed = _text(world.drain_until("views.publish", 2)[1].json_param("view"))
@@ -327,6 +336,7 @@ def test_setup_can_start_paused(world: World) -> None:
     assert "start *paused*" in _text(answer["view"])
     with world.bot.services.sessions() as session:
         assert all(r.paused for r in session.scalars(select(Ritual)))
+    JobRunner(world.bot.services, world.bot.app.client, HANDLERS, clock=world.clock).run_once()
     _wait_for_members(world, 4)
     world.week_passes()
     assert world.posts() == []
