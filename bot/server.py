@@ -222,4 +222,8 @@ def serve_socket_mode(settings: Settings) -> None:
         start_background(services, app.client)
     assert settings.slack_app_token is not None
     log.info("connecting to Slack over Socket Mode")
-    SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
+    SocketModeHandler(
+        app,
+        settings.slack_app_token.get_secret_value(),
+        ping_interval=settings.socket_ping_seconds,
+    ).start()

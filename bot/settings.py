@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     web_threads: int = Field(default=16, ge=1, le=256, alias="TANDEM_WEB_THREADS")
     # How long a web thread waits for a request body that has stopped arriving.
     read_timeout: float = Field(default=10.0, gt=0, le=120, alias="TANDEM_READ_TIMEOUT")
+    # Socket Mode: a connection that misses four pings in a row is opened again.
+    socket_ping_seconds: float = Field(
+        default=10.0, ge=0.5, le=300, alias="TANDEM_SOCKET_PING_SECONDS"
+    )
     admin_user_ids: Annotated[frozenset[str], NoDecode] = Field(
         default=frozenset(), alias="TANDEM_ADMIN_USER_IDS"
     )

@@ -53,6 +53,8 @@ def running(
         "TANDEM_TICK_SECONDS": "3600",
         "TANDEM_SYNC_INTERVAL_MINUTES": "600",
         "TANDEM_LOG_LEVEL": "WARNING",
+        # A silently dropped connection is noticed after four missed pings.
+        "TANDEM_SOCKET_PING_SECONDS": "1",
     }
     log = (tmp_path / "tandem.log").open("w")
     proc = subprocess.Popen(
@@ -128,5 +130,5 @@ def test_a_refresh_notice_moves_to_a_new_connection(
 
 
 def test_a_dropped_connection_is_reopened(running: FakeSocketMode, fake_slack: FakeSlack) -> None:
-    """No closing handshake: only the missing pongs tell (after 4 ping intervals of 10 s)."""
-    _reconnects(running, fake_slack, "drop", timeout=120)
+    """No closing handshake: only the missing pongs tell (after 4 ping intervals)."""
+    _reconnects(running, fake_slack, "drop", timeout=60)
