@@ -36,11 +36,11 @@ def _settings(url: str, fake: FakeSlack, **extra: Any) -> Settings:
 def test_app_token_selects_socket_mode(
     sqlite_url: str, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    started: list[tuple[Any, str]] = []
+    started: list[tuple[Any, str, float]] = []
 
     class FakeHandler:
-        def __init__(self, app: Any, app_token: str) -> None:
-            started.append((app, app_token))
+        def __init__(self, app: Any, app_token: str, *, ping_interval: float) -> None:
+            started.append((app, app_token, ping_interval))
 
         def start(self) -> None:
             pass
@@ -49,10 +49,12 @@ def test_app_token_selects_socket_mode(
 
     monkeypatch.setattr(socket_mode, "SocketModeHandler", FakeHandler)
     monkeypatch.setattr(server, "serve_http", lambda s: pytest.fail("HTTP chosen in Socket Mode"))
-    settings = _settings(sqlite_url, fake, SLACK_APP_TOKEN=APP_TOKEN)
+    settings = _settings(
+        sqlite_url, fake, SLACK_APP_TOKEN=APP_TOKEN, TANDEM_SOCKET_PING_SECONDS="2.5"
+    )
     assert cli.cmd_run(settings, None) == 0  # type: ignore[arg-type]
-    ((app, token),) = started
-    assert token == APP_TOKEN
+    ((app, token, ping),) = started
+    assert token == APP_TOKEN and ping == 2.5
     assert not any(isinstance(m, RequestVerification) for m in app._middleware_list)
 
 
