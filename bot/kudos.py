@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -183,11 +185,19 @@ def plain(message: str, names: dict[str, str] | None = None) -> str:
     return _MENTION.sub(name, message).replace("`", "")
 
 
+# How long a joint channel the bot was found to be in is trusted without asking Slack again:
+# kudos are answered in the request, and Slack's answer costs the member a round trip.
+CHANNEL_CHECK_TTL_SECONDS = 60.0
+
+
 class KudosService:
     """Everything kudos do; the listeners and the `/tandem kudos` command call into it."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, clock: Callable[[], float] = time.monotonic) -> None:
         self.services = services
+        self._clock = clock
+        self._channel_seen: dict[str, float] = {}
+        self._lock = threading.Lock()
 
     # --- /tandem kudos ---------------------------------------------------------
 
@@ -301,7 +311,7 @@ class KudosService:
             return Refused(refusal_message(refusals), names=names)
         chosen = [known[u] for u in receivers(request.giver_id, resolved)]
 
-        channel_problem = self._channel_problem(client, partnership.channel_id)
+        channel_problem = self._joint_channel_problem(client, partnership.channel_id)
         if channel_problem is not None:
             return channel_problem
 
@@ -411,6 +421,21 @@ class KudosService:
                     )
                 )
         return recipients
+
+    def _joint_channel_problem(self, client: WebClient, channel_id: str) -> Refused | None:
+        """`_channel_problem`, remembering for a minute a channel the bot was found in."""
+        with self._lock:
+            seen = self._channel_seen.get(channel_id)
+        if seen is not None and self._clock() - seen < CHANNEL_CHECK_TTL_SECONDS:
+            return None
+        asked_at = self._clock()
+        problem = self._channel_problem(client, channel_id)
+        with self._lock:
+            if problem is None:
+                self._channel_seen[channel_id] = asked_at
+            else:
+                self._channel_seen.pop(channel_id, None)
+        return problem
 
     @staticmethod
     def _channel_problem(client: WebClient, channel_id: str) -> Refused | None:

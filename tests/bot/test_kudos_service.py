@@ -469,3 +469,26 @@ def test_the_tick_builds_kudos_prompts_at_each_members_local_time(services: Serv
         dms = _dms(session)
     assert list(dms) == ["UANA"]
     assert json.dumps(dms["UANA"]).count("UIVY") >= 1
+
+
+def test_the_joint_channel_is_checked_once_a_minute_while_the_bot_is_in_it(
+    services: Services, fake: FakeSlack
+) -> None:
+    with transaction(services.sessions) as session:
+        w = _world(session, {"UANA": None}, {"UIVY": None, "UJO": None})
+    clock = [1000.0]
+    service = KudosService(services, clock=lambda: clock[0])
+    request = GiveRequest(w.workspace, "UANA", "CJOINT", "<@UIVY> for the fix")
+    assert isinstance(service.give(_client(fake), request, THURSDAY), Posted)
+    clock[0] += 59
+    assert isinstance(service.give(_client(fake), request, THURSDAY), Posted)
+    assert len(fake.calls_to("conversations.info")) == 1
+    # A minute on, Slack is asked again, and a bot removed from the channel is noticed.
+    fake.add_channel("CJOINT", "mkt-it", ["UANA", "UIVY"], is_member=False)
+    clock[0] += 2
+    refused = service.give(_client(fake), request, THURSDAY)
+    assert isinstance(refused, Refused) and "I'm not in" in refused.message
+    assert len(fake.calls_to("conversations.info")) == 2
+    # A refusal is never remembered: the next kudos asks again.
+    service.give(_client(fake), request, THURSDAY)
+    assert len(fake.calls_to("conversations.info")) == 3
