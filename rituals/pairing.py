@@ -59,6 +59,7 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
+from itertools import chain
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -68,7 +69,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import maximum_flow
 
-from rituals.working_hours import overlap
+from rituals.working_hours import overlap, workday_utc
 
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
@@ -373,14 +374,16 @@ class _ZoneTable:
     def __init__(self, zones: Iterable[str], day: date, settings: PairingSettings) -> None:
         self.names = sorted(set(zones))
         self.index = {tz: i for i, tz in enumerate(self.names)}
-        size = len(self.names)
-        self.ok: BoolArray = np.zeros((size, size), dtype=np.bool_)
-        for i, tz_a in enumerate(self.names):
-            for j in range(i, size):
-                shared = overlap(
-                    tz_a, self.names[j], day, settings.workday_start, settings.workday_end
-                )
-                self.ok[i, j] = self.ok[j, i] = shared >= settings.min_overlap
+        # One UTC working day per zone, then every pair at once: the same
+        # max(start)..min(end) rule as `overlap`, in whole seconds.
+        spans = [
+            workday_utc(tz, day, settings.workday_start, settings.workday_end)
+            for tz in self.names
+        ]
+        starts = np.array([int(a.timestamp()) for a, _ in spans], dtype=np.int64)
+        ends = np.array([int(b.timestamp()) for _, b in spans], dtype=np.int64)
+        shared = np.maximum(np.minimum.outer(ends, ends) - np.maximum.outer(starts, starts), 0)
+        self.ok: BoolArray = shared >= settings.min_overlap.total_seconds()
 
     def groups(self, members: Sequence[Candidate]) -> IntArray:
         return np.fromiter((self.index[c.tz] for c in members), dtype=np.int64, count=len(members))
@@ -407,32 +410,52 @@ def _history_entries(
     team_of: Mapping[int, int] | None = None,
 ) -> tuple[IntArray, IntArray, IntArray]:
     """Cells (row, column, penalty) for cross-team pairs met within the window."""
-    row_idx: list[int] = []
-    col_idx: list[int] = []
-    values: list[int] = []
-    for key, rounds_ago in history.items():
-        if rounds_ago > window or len(key) != 2:
-            continue
-        a, b = key
-        if team_of is not None and team_of.get(a) == team_of.get(b):
-            continue  # rows and columns may mix teams: only cross-team meetings count
-        if a in rows and b in cols:
-            r, c = rows[a], cols[b]
-        elif b in rows and a in cols:
-            r, c = rows[b], cols[a]
-        else:
-            continue
-        row_idx.append(r)
-        col_idx.append(c)
-        values.append(repeat_penalty(rounds_ago, window))
-    return (
-        np.asarray(row_idx, dtype=np.int64),
-        np.asarray(col_idx, dtype=np.int64),
-        np.asarray(values, dtype=np.int64),
-    )
+    empty = np.zeros(0, dtype=np.int64)
+    keys = [key for key in history if len(key) == 2]
+    if not keys:
+        return empty, empty, empty
+    # In bulk: a large round carries tens of thousands of recent meetings.
+    ends = np.fromiter(chain.from_iterable(keys), np.int64, 2 * len(keys)).reshape(-1, 2)
+    ago = np.fromiter((history[key] for key in keys), np.int64, len(keys))
+    a, b = ends[:, 0], ends[:, 1]
+    a_row, b_row = _lookup(rows, a), _lookup(rows, b)
+    a_col, b_col = _lookup(cols, a), _lookup(cols, b)
+    forward = (a_row >= 0) & (b_col >= 0)
+    backward = ~forward & (b_row >= 0) & (a_col >= 0)
+    keep = (forward | backward) & (ago <= window)
+    if team_of is not None:
+        # rows and columns may mix teams: only cross-team meetings count
+        keep &= _lookup(team_of, a, missing=-1) != _lookup(team_of, b, missing=-2)
+    if np.any(ago[keep] < 1):
+        raise ValueError("rounds ago must be at least 1 (1 = last round)")
+    row_idx = np.where(forward, a_row, b_row)[keep]
+    col_idx = np.where(forward, b_col, a_col)[keep]
+    return row_idx, col_idx, window + 1 - ago[keep]
+
+
+def _lookup(mapping: Mapping[int, int], ids: IntArray, missing: int = -1) -> IntArray:
+    """mapping[id] for each id, `missing` where absent (vectorised dict lookup)."""
+    if not mapping:
+        return np.full(len(ids), missing, dtype=np.int64)
+    known = np.fromiter(mapping.keys(), np.int64, len(mapping))
+    values = np.fromiter(mapping.values(), np.int64, len(mapping))
+    order = np.argsort(known)
+    known, values = known[order], values[order]
+    at = np.minimum(np.searchsorted(known, ids), len(known) - 1)
+    return np.where(known[at] == ids, values[at], missing)
 
 
 # --- the exact lexicographic assignment -------------------------------------
+
+
+@dataclass(frozen=True)
+class _Order:
+    """How rows and columns are laid out in the cost matrix: sorted into blocks."""
+
+    rows: IntArray  # rows[position] = original row
+    cols: IntArray
+    row_at: IntArray  # row_at[original row] = position
+    col_at: IntArray
 
 
 class _Level(Protocol):
@@ -450,8 +473,11 @@ class _Level(Protocol):
     def bases(self, weight: float) -> tuple[FloatArray, FloatArray] | None:
         """Row and column terms, for a level that is their sum (built in one pass)."""
 
-    def add_to(self, block: FloatArray, weight: float) -> None:
-        """Add the weighted level to the real (non-dummy) cells."""
+    def table(self, weight: float) -> tuple[IntArray, IntArray, FloatArray] | None:
+        """Row codes, column codes and a small table: a cell costs table[row code, col code]."""
+
+    def add_to(self, block: FloatArray, weight: float, order: _Order) -> None:
+        """Add the weighted level to the real (non-dummy) cells, laid out in `order`."""
 
     def transposed(self) -> _Level: ...
 
@@ -474,7 +500,10 @@ class _PersonLevel:
     def bases(self, weight: float) -> tuple[FloatArray, FloatArray] | None:
         return -weight * self.rows.astype(np.float64), -weight * self.cols.astype(np.float64)
 
-    def add_to(self, block: FloatArray, weight: float) -> None:
+    def table(self, weight: float) -> tuple[IntArray, IntArray, FloatArray] | None:
+        return None
+
+    def add_to(self, block: FloatArray, weight: float, order: _Order) -> None:
         pass
 
     def transposed(self) -> _Level:
@@ -510,8 +539,12 @@ class _SparseLevel:
     def bases(self, weight: float) -> tuple[FloatArray, FloatArray] | None:
         return None
 
-    def add_to(self, block: FloatArray, weight: float) -> None:
-        block[self.row_idx, self.col_idx] += weight * self.values.astype(np.float64)
+    def table(self, weight: float) -> tuple[IntArray, IntArray, FloatArray] | None:
+        return None
+
+    def add_to(self, block: FloatArray, weight: float, order: _Order) -> None:
+        rows, cols = order.row_at[self.row_idx], order.col_at[self.col_idx]
+        block[rows, cols] += weight * self.values.astype(np.float64)
 
     def transposed(self) -> _Level:
         shape = (self.shape[1], self.shape[0])
@@ -540,11 +573,15 @@ class _ClashLevel:
     def bases(self, weight: float) -> tuple[FloatArray, FloatArray] | None:
         return None
 
-    def add_to(self, block: FloatArray, weight: float) -> None:
-        # Code 0 (no role yet) never clashes: give it distinct stand-ins per side.
-        rows = np.where(self.rows == 0, -1, self.rows)
-        cols = np.where(self.cols == 0, -2, self.cols)
-        np.add(block, weight, out=block, where=rows[:, None] == cols[None, :])
+    def table(self, weight: float) -> tuple[IntArray, IntArray, FloatArray] | None:
+        # Codes are small (0 = no role yet, which never clashes).
+        size = int(max(self.rows.max(initial=0), self.cols.max(initial=0))) + 1
+        clash = np.eye(size) * weight
+        clash[0, 0] = 0.0
+        return self.rows, self.cols, clash
+
+    def add_to(self, block: FloatArray, weight: float, order: _Order) -> None:
+        pass
 
     def transposed(self) -> _Level:
         return _ClashLevel(self.name, self.cols, self.rows)
@@ -567,8 +604,11 @@ class _DenseLevel:
     def bases(self, weight: float) -> tuple[FloatArray, FloatArray] | None:
         return None
 
-    def add_to(self, block: FloatArray, weight: float) -> None:
-        block += weight * self.values.astype(np.float64)
+    def table(self, weight: float) -> tuple[IntArray, IntArray, FloatArray] | None:
+        return None
+
+    def add_to(self, block: FloatArray, weight: float, order: _Order) -> None:
+        block += weight * self.values[np.ix_(order.rows, order.cols)].astype(np.float64)
 
     def transposed(self) -> _Level:
         return _DenseLevel(self.name, np.ascontiguousarray(self.values.T))
@@ -637,21 +677,56 @@ def _assign(
     dummies = n - most
     kept, weights, relaxed = _lexicographic_weights(levels, most, dummies > 0)
     row_base, col_base = np.zeros(n), np.zeros(m)
+    # Cells whose cost depends only on a row code and a column code (zone
+    # groups, role codes) are folded into one small table over combined codes.
+    row_key, col_key = row_group, col_group
+    small: FloatArray = np.where(ok, 0.0, np.inf)
     for level, weight in zip(kept, weights, strict=True):
         parts = level.bases(weight)
         if parts is not None:
             row_base += parts[0]
             col_base += parts[1]
-    # Whole-matrix passes are the cost of a large round: keep them few.
+        coded = level.table(weight)
+        if coded is not None:
+            rc, cc, tab = coded
+            row_key = row_key * tab.shape[0] + rc
+            col_key = col_key * tab.shape[1] + cc
+            small = (small[:, None, :, None] + tab[None, :, None, :]).reshape(
+                small.shape[0] * tab.shape[0], small.shape[1] * tab.shape[1]
+            )
+    order = _block_order(row_key, col_key)
+    row_key, col_key = row_key[order.rows], col_key[order.cols]
+    row_base, col_base = row_base[order.rows], col_base[order.cols]
+    # Whole-matrix passes are the cost of a large round: one pass writes
+    # every real cell, column block by column block (same code, same table
+    # column), then the few cells with a level of their own are added.
     cost = np.empty((n, m + dummies), dtype=np.float64)
     cost[:, m:] = 0.0
+    starts = np.flatnonzero(np.diff(col_key, prepend=-1))
+    ends = np.append(starts[1:], m)
+    for c0, c1 in zip(starts.tolist(), ends.tolist(), strict=True):
+        rows_term = row_base + small[row_key, col_key[c0]]
+        np.add(rows_term[:, None], col_base[None, c0:c1], out=cost[:, c0:c1])
     block = cost[:, :m]
-    np.add(row_base[:, None], col_base[None, :], out=block)
     for level, weight in zip(kept, weights, strict=True):
-        level.add_to(block, weight)
-    np.copyto(block, np.inf, where=(~ok)[row_group[:, None], col_group[None, :]])
+        level.add_to(block, weight, order)
     rows, cols = linear_sum_assignment(cost)
-    return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if c < m], relaxed
+    return [
+        (int(order.rows[r]), int(order.cols[c]))
+        for r, c in zip(rows.tolist(), cols.tolist(), strict=True)
+        if c < m
+    ], relaxed
+
+
+def _block_order(row_key: IntArray, col_key: IntArray) -> _Order:
+    """Rows and columns sorted by code (stable, so the seeded shuffle still breaks ties)."""
+    rows = np.argsort(row_key, kind="stable")
+    cols = np.argsort(col_key, kind="stable")
+    row_at = np.empty_like(rows)
+    row_at[rows] = np.arange(len(rows))
+    col_at = np.empty_like(cols)
+    col_at[cols] = np.arange(len(cols))
+    return _Order(rows, cols, row_at, col_at)
 
 
 # --- the round's stages -----------------------------------------------------
