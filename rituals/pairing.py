@@ -67,7 +67,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse import csr_array
-from scipy.sparse.csgraph import maximum_flow
+from scipy.sparse.csgraph import maximum_flow, min_weight_full_bipartite_matching
 
 from rituals.working_hours import overlap, workday_utc
 
@@ -78,6 +78,14 @@ FloatArray = NDArray[np.float64]
 # Integer costs stay exact in float64 below 2**53; the solver adds and
 # subtracts costs along augmenting paths, so keep a wide margin below that.
 _EXACT_LIMIT = 2**50
+
+# Above this many real cells a dense cost matrix is not built (8 bytes each).
+_DENSE_CELLS = 60_000_000
+# Above this many, candidate partners are tried first (a dense matrix as fallback).
+_SPARSE_FIRST_CELLS = 1_000_000
+# Partners per person from each block of interchangeable people, widened
+# while the plan cannot be proved optimal.
+_CANDIDATES = (4, 16)
 
 
 class Role(StrEnum):
@@ -411,12 +419,14 @@ def _history_entries(
 ) -> tuple[IntArray, IntArray, IntArray]:
     """Cells (row, column, penalty) for cross-team pairs met within the window."""
     empty = np.zeros(0, dtype=np.int64)
-    keys = [key for key in history if len(key) == 2]
-    if not keys:
-        return empty, empty, empty
     # In bulk: a large round carries tens of thousands of recent meetings.
-    ends = np.fromiter(chain.from_iterable(keys), np.int64, 2 * len(keys)).reshape(-1, 2)
-    ago = np.fromiter((history[key] for key in keys), np.int64, len(keys))
+    pairs: Mapping[frozenset[int], int] = history
+    if not all(map((2).__eq__, map(len, history))):
+        pairs = {key: ago for key, ago in history.items() if len(key) == 2}
+    if not pairs:
+        return empty, empty, empty
+    ends = np.fromiter(chain.from_iterable(pairs), np.int64, 2 * len(pairs)).reshape(-1, 2)
+    ago = np.fromiter(pairs.values(), np.int64, len(pairs))
     a, b = ends[:, 0], ends[:, 1]
     a_row, b_row = _lookup(rows, a), _lookup(rows, b)
     a_col, b_col = _lookup(cols, a), _lookup(cols, b)
@@ -479,6 +489,15 @@ class _Level(Protocol):
     def add_to(self, block: FloatArray, weight: float, order: _Order) -> None:
         """Add the weighted level to the real (non-dummy) cells, laid out in `order`."""
 
+    def cells(self) -> tuple[IntArray, IntArray, IntArray] | None:
+        """The few cells the level charges on its own; None if it needs a dense matrix."""
+
+    def floor(self, pairs: int) -> int:
+        """Lower bound on the level's total over assignments with `pairs` real cells."""
+
+    def total(self, rows: IntArray, cols: IntArray) -> int:
+        """The level's total over the real cells (rows[k], cols[k])."""
+
     def transposed(self) -> _Level: ...
 
 
@@ -505,6 +524,15 @@ class _PersonLevel:
 
     def add_to(self, block: FloatArray, weight: float, order: _Order) -> None:
         pass
+
+    def cells(self) -> tuple[IntArray, IntArray, IntArray] | None:
+        return _NO_CELLS
+
+    def floor(self, pairs: int) -> int:
+        return -(_largest_sum(self.rows, pairs) + _largest_sum(self.cols, pairs))
+
+    def total(self, rows: IntArray, cols: IntArray) -> int:
+        return -int(self.rows[rows].sum() + self.cols[cols].sum())
 
     def transposed(self) -> _Level:
         return _PersonLevel(self.name, self.cols, self.rows)
@@ -546,6 +574,17 @@ class _SparseLevel:
         rows, cols = order.row_at[self.row_idx], order.col_at[self.col_idx]
         block[rows, cols] += weight * self.values.astype(np.float64)
 
+    def cells(self) -> tuple[IntArray, IntArray, IntArray] | None:
+        return self.row_idx, self.col_idx, self.values
+
+    def floor(self, pairs: int) -> int:
+        return 0
+
+    def total(self, rows: IntArray, cols: IntArray) -> int:
+        width = self.shape[1]
+        hit = np.isin(self.row_idx * width + self.col_idx, rows * width + cols)
+        return int(self.values[hit].sum())
+
     def transposed(self) -> _Level:
         shape = (self.shape[1], self.shape[0])
         return _SparseLevel(self.name, shape, self.col_idx, self.row_idx, self.values)
@@ -583,6 +622,16 @@ class _ClashLevel:
     def add_to(self, block: FloatArray, weight: float, order: _Order) -> None:
         pass
 
+    def cells(self) -> tuple[IntArray, IntArray, IntArray] | None:
+        return _NO_CELLS
+
+    def floor(self, pairs: int) -> int:
+        return 0
+
+    def total(self, rows: IntArray, cols: IntArray) -> int:
+        codes = self.rows[rows]
+        return int(((codes == self.cols[cols]) & (codes != 0)).sum())
+
     def transposed(self) -> _Level:
         return _ClashLevel(self.name, self.cols, self.rows)
 
@@ -610,8 +659,20 @@ class _DenseLevel:
     def add_to(self, block: FloatArray, weight: float, order: _Order) -> None:
         block += weight * self.values[np.ix_(order.rows, order.cols)].astype(np.float64)
 
+    def cells(self) -> tuple[IntArray, IntArray, IntArray] | None:
+        return None
+
+    def floor(self, pairs: int) -> int:
+        return -_largest_sum(np.maximum(-self.values.min(axis=1), 0), pairs)
+
+    def total(self, rows: IntArray, cols: IntArray) -> int:
+        return int(self.values[rows, cols].sum())
+
     def transposed(self) -> _Level:
         return _DenseLevel(self.name, np.ascontiguousarray(self.values.T))
+
+
+_NO_CELLS = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
 
 
 def _largest_sum(values: IntArray, count: int) -> int:
@@ -695,27 +756,145 @@ def _assign(
                 small.shape[0] * tab.shape[0], small.shape[1] * tab.shape[1]
             )
     order = _block_order(row_key, col_key)
-    row_key, col_key = row_key[order.rows], col_key[order.cols]
-    row_base, col_base = row_base[order.rows], col_base[order.cols]
+    problem = _Problem(
+        row_key[order.rows], col_key[order.cols], small,
+        row_base[order.rows], col_base[order.cols], dummies, order, kept, weights,
+    )  # fmt: skip
+    solved: tuple[IntArray, IntArray] | None = None
+    if n * m > _SPARSE_FIRST_CELLS:
+        for count in _CANDIDATES:
+            last = count == _CANDIDATES[-1] and n * m > _DENSE_CELLS
+            found = _solve_sparse(problem, most, count, all_dummies=last)
+            if found is None:
+                continue
+            solved, unproven = found
+            if not unproven or last:
+                relaxed += tuple(f"{name} (best among candidates)" for name in unproven)
+                break
+            solved = None
+    if solved is None and n * m <= _DENSE_CELLS:
+        solved = _solve_dense(problem)
+    if solved is None:
+        raise RuntimeError("no plan reaches the most pairs the working hours allow")
+    rows, cols = solved
+    real = cols < m
+    matched_rows = order.rows[rows[real]].tolist()
+    matched_cols = order.cols[cols[real]].tolist()
+    return list(zip(matched_rows, matched_cols, strict=True)), relaxed
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """One assignment, rows and columns laid out in block order."""
+
+    row_key: IntArray
+    col_key: IntArray
+    small: FloatArray  # cost by (row code, column code); inf where the hours rule it out
+    row_base: FloatArray
+    col_base: FloatArray
+    dummies: int
+    order: _Order
+    levels: list[_Level]
+    weights: list[float]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.row_key), len(self.col_key)
+
+    def col_blocks(self) -> list[tuple[int, int]]:
+        starts = np.flatnonzero(np.diff(self.col_key, prepend=-1))
+        ends = np.append(starts[1:], len(self.col_key))
+        return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def _solve_dense(problem: _Problem) -> tuple[IntArray, IntArray]:
+    n, m = problem.shape
     # Whole-matrix passes are the cost of a large round: one pass writes
     # every real cell, column block by column block (same code, same table
     # column), then the few cells with a level of their own are added.
-    cost = np.empty((n, m + dummies), dtype=np.float64)
+    cost = np.empty((n, m + problem.dummies), dtype=np.float64)
     cost[:, m:] = 0.0
-    starts = np.flatnonzero(np.diff(col_key, prepend=-1))
-    ends = np.append(starts[1:], m)
-    for c0, c1 in zip(starts.tolist(), ends.tolist(), strict=True):
-        rows_term = row_base + small[row_key, col_key[c0]]
-        np.add(rows_term[:, None], col_base[None, c0:c1], out=cost[:, c0:c1])
+    for c0, c1 in problem.col_blocks():
+        rows_term = problem.row_base + problem.small[problem.row_key, problem.col_key[c0]]
+        np.add(rows_term[:, None], problem.col_base[None, c0:c1], out=cost[:, c0:c1])
     block = cost[:, :m]
-    for level, weight in zip(kept, weights, strict=True):
-        level.add_to(block, weight, order)
+    for level, weight in zip(problem.levels, problem.weights, strict=True):
+        level.add_to(block, weight, problem.order)
     rows, cols = linear_sum_assignment(cost)
-    return [
-        (int(order.rows[r]), int(order.cols[c]))
-        for r, c in zip(rows.tolist(), cols.tolist(), strict=True)
-        if c < m
-    ], relaxed
+    return rows, cols
+
+
+def _solve_sparse(
+    problem: _Problem, most: int, count: int, *, all_dummies: bool
+) -> tuple[tuple[IntArray, IntArray], tuple[str, ...]] | None:
+    """Solve on candidate partners: the plan, and the levels it is not proved optimal on.
+
+    Each row gets `count` columns of every column block its hours allow
+    (rotating through the block so rows share the load), plus its recent
+    partners, plus dummies. The proof: each level's total equals a lower
+    bound over every assignment with `most` pairs (no repeat, no role clash,
+    as many flagged people seated as `most` pairs can seat), so nothing
+    outside the candidates can beat it; the levels from the first one above
+    its bound down are unproven. None if the candidates allow fewer pairs.
+    """
+    n, m = problem.shape
+    sparse = [level.cells() for level in problem.levels]
+    if any(cells is None for cells in sparse):
+        return None
+    r_parts: list[IntArray] = []
+    c_parts: list[IntArray] = []
+    positions = np.arange(n, dtype=np.int64)
+    for c0, c1 in problem.col_blocks():
+        size = c1 - c0
+        reach = positions[np.isfinite(problem.small[problem.row_key, problem.col_key[c0]])]
+        take = min(count, size)
+        offsets = (reach * take)[:, None] + np.arange(take)[None, :]
+        r_parts.append(np.repeat(reach, take))
+        c_parts.append((c0 + offsets % size).ravel())
+    for cells, weight in zip(sparse, problem.weights, strict=True):
+        assert cells is not None
+        if len(cells[0]):
+            r_parts.append(problem.order.row_at[cells[0]])
+            c_parts.append(problem.order.col_at[cells[1]])
+    r_all, c_all = np.concatenate(r_parts), np.concatenate(c_parts)
+    cell = np.sort(r_all * m + c_all)
+    cell = cell[np.diff(cell, prepend=-1) != 0]
+    r_all, c_all = cell // m, cell % m
+    cost = (
+        problem.row_base[r_all]
+        + problem.small[problem.row_key[r_all], problem.col_key[c_all]]
+        + problem.col_base[c_all]
+    )
+    for cells, weight in zip(sparse, problem.weights, strict=True):
+        assert cells is not None
+        if len(cells[0]):
+            at = np.searchsorted(
+                cell, problem.order.row_at[cells[0]] * m + problem.order.col_at[cells[1]]
+            )
+            np.add.at(cost, at, weight * cells[2].astype(np.float64))
+    feasible = np.isfinite(cost)
+    r_all, c_all, cost = r_all[feasible], c_all[feasible], cost[feasible]
+    d = problem.dummies
+    if d:
+        per_row = d if all_dummies else min(d, count)
+        dummy = (positions * per_row)[:, None] + np.arange(per_row)[None, :]
+        r_all = np.concatenate([r_all, np.repeat(positions, per_row)])
+        c_all = np.concatenate([c_all, m + (dummy % d).ravel()])
+        cost = np.concatenate([cost, np.zeros(n * per_row)])
+    # Costs are whole numbers; the solver needs non-zero weights, and a half
+    # added to every edge keeps them exact and the optimum unchanged (every
+    # full matching has n edges).
+    graph = csr_array((cost + 0.5, (r_all, c_all)), shape=(n, m + d))
+    try:
+        rows, cols = min_weight_full_bipartite_matching(graph)
+    except ValueError:
+        return None
+    real = cols < m
+    original = problem.order.rows[rows[real]], problem.order.cols[cols[real]]
+    for k, level in enumerate(problem.levels):
+        if level.total(*original) > level.floor(most):
+            return (rows, cols), tuple(lv.name for lv in problem.levels[k:])
+    return (rows, cols), ()
 
 
 def _block_order(row_key: IntArray, col_key: IntArray) -> _Order:
