@@ -416,3 +416,102 @@ def test_levels_too_fine_for_floats_are_relaxed_from_the_bottom(
     assert "repeats" not in result.relaxed_levels
     assert len(result.pairs) == 4
     assert not core_pairs(result) & set(history)
+
+
+# --- large rounds: candidate partners ------------------------------------------
+
+
+def larger_instance(
+    rng: random.Random, size: int
+) -> tuple[list[Candidate], dict[frozenset[int], int], PairingSettings]:
+    zones = rng.sample(ZONES, rng.randint(1, len(ZONES)))
+    share = rng.choice([0.3, 0.5, 0.6])
+    candidates = [
+        person(
+            i,
+            MKT if i <= size * share else IT,
+            rng.choice(zones),
+            active=rng.random() > 0.03,
+            last_role=rng.choice([None, Role.HOST, Role.SHADOWER]),
+            sat_out=rng.random() < rng.choice([0.05, 0.3]),
+            tied=rng.random() < rng.choice([0.4, 0.9]),
+        )
+        for i in range(1, size + 1)
+    ]
+    mkt = [c.member_id for c in candidates if c.team_id == MKT]
+    it = [c.member_id for c in candidates if c.team_id == IT]
+    window = rng.randint(1, 12)
+    history = {}
+    if mkt and it:
+        dense_history = rng.random() < 0.3
+        for a in mkt:
+            for b in rng.sample(it, min(len(it), rng.randint(0, 25 if dense_history else 4))):
+                history[pair_key(a, b)] = rng.randint(1, window + 2)
+    settings = PairingSettings(
+        recency_window=window, min_overlap=timedelta(hours=rng.choice([1, 2, 4]))
+    )
+    return candidates, history, settings
+
+
+def test_candidate_solver_agrees_with_the_dense_optimum(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forced onto candidate partners only, a plan claimed optimal has the dense optimum's cost."""
+    rng = random.Random(100_000)
+    proven = unproven = 0
+    for _ in range(40):
+        candidates, history, settings = larger_instance(rng, rng.choice([20, 60, 150, 300]))
+        seed = rng.randint(0, 10**6)
+        monkeypatch.setattr(rituals.pairing, "_SPARSE_FIRST_CELLS", 10**12)
+        dense = plan(candidates, history, settings, seed=seed)
+        monkeypatch.setattr(rituals.pairing, "_SPARSE_FIRST_CELLS", 0)
+        monkeypatch.setattr(rituals.pairing, "_DENSE_CELLS", 0)
+        sparse = plan(candidates, history, settings, seed=seed)
+        monkeypatch.undo()
+        dense_cost = plan_cost(dense, candidates, history, settings, ROUND)
+        sparse_cost = plan_cost(sparse, candidates, history, settings, ROUND)
+        assert sparse_cost.members_left_out == dense_cost.members_left_out
+        if sparse.relaxed_levels:
+            unproven += 1
+            assert all(name.endswith("(best among candidates)") for name in sparse.relaxed_levels)
+            assert sparse_cost >= dense_cost
+        else:
+            proven += 1
+            assert sparse_cost == dense_cost
+    assert proven >= 20 and unproven >= 1  # both branches are exercised
+
+
+def test_large_rounds_use_candidates_and_fall_back_to_the_dense_optimum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """By default a large round is exact: unproven candidate plans go to the dense solver."""
+    rng = random.Random(7)
+    for _ in range(25):
+        candidates, history, settings = larger_instance(rng, rng.choice([60, 150, 300]))
+        seed = rng.randint(0, 10**6)
+        monkeypatch.setattr(rituals.pairing, "_SPARSE_FIRST_CELLS", 10**12)
+        dense = plan(candidates, history, settings, seed=seed)
+        monkeypatch.setattr(rituals.pairing, "_SPARSE_FIRST_CELLS", 0)
+        auto = plan(candidates, history, settings, seed=seed)
+        monkeypatch.undo()
+        assert auto.relaxed_levels == ()
+        assert plan_cost(auto, candidates, history, settings, ROUND) == plan_cost(
+            dense, candidates, history, settings, ROUND
+        )
+
+
+def test_candidate_solver_matches_brute_force_when_it_claims_optimality(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(rituals.pairing, "_SPARSE_FIRST_CELLS", 0)
+    monkeypatch.setattr(rituals.pairing, "_DENSE_CELLS", 0)
+    rng = random.Random(31)
+    for _ in range(150):
+        candidates, history, settings = random_instance(rng)
+        result = plan(candidates, history, settings, seed=rng.randint(0, 10**6))
+        best = min(
+            plan_cost(p, candidates, history, settings, ROUND)
+            for p in all_plans(candidates, settings)
+        )
+        cost = plan_cost(result, candidates, history, settings, ROUND)
+        assert cost.members_left_out == best.members_left_out
+        if not result.relaxed_levels:
+            assert cost == best
