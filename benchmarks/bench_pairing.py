@@ -22,7 +22,19 @@ steady state. Host share: roles alternate first and the host bias only
 settles pairs where no turn is due, so once everyone has a role the share
 stays near 50 %.
 
-Run: .venv/bin/python benchmarks/bench_pairing.py [--members N] [--rounds R]
+Anchor: beside the rounds, one bare `scipy.optimize.linear_sum_assignment`
+of the same size (eligible people of the smaller team x the larger team,
+random whole-number costs 0-999) is timed every ten rounds in the same run,
+so a loaded machine slows both. Scale: one more round (cold, then again with
+that round as history) at `--scale-members`, with its peak memory, traced
+(Python and numpy allocations) and resident (the whole process, which also
+holds the 10,000-member simulation).
+
+By default the sizes are reduced (2,000 members, 8 rounds, a 20,000-member
+scale round) so CI can run it as a smoke test; `--full` runs 10,000 members
+for 52 rounds and a 100,000-member scale round.
+
+Run: .venv/bin/python benchmarks/bench_pairing.py [--full] [--members N] [--rounds R]
 """
 
 from __future__ import annotations
@@ -36,6 +48,9 @@ import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from rituals.pairing import (
     Candidate,
@@ -96,6 +111,7 @@ class Memory:
 @dataclass
 class Tally:
     seconds: list[float] = field(default_factory=list)
+    anchor_seconds: list[float] = field(default_factory=list)
     pairs: int = 0
     relaxed_rounds: int = 0
     repeats: int = 0
@@ -228,6 +244,7 @@ def run(
     settings: PairingSettings,
     absences: list[dict[int, date]],
     early_ties: set[int],
+    anchor: bool = False,
 ) -> Tally:
     memory = Memory()
     tally = Tally()
@@ -248,6 +265,8 @@ def run(
 
         by_id = {c.member_id: c for c in candidates}
         eligible = [c for c in candidates if ineligibility(c, day) is None]
+        if anchor and (round_no == 1 or round_no % 10 == 0 or round_no == rounds):
+            tally.anchor_seconds.append(bare_assignment(eligible, round_no))
         seated = {m for p in result.pairs for m in p.members}
         tally.pairs += len(result.pairs)
         never = [c for c in eligible if not c.has_cross_team_tie]
@@ -288,16 +307,49 @@ def pair_key(a: int, b: int) -> frozenset[int]:
     return frozenset((a, b))
 
 
-def peak_memory_of_one_round(
-    members: Sequence[Member], settings: PairingSettings, absences: dict[int, date]
-) -> float:
-    """MiB allocated at the peak of one round, cold history (tracemalloc sees numpy too)."""
-    candidates = candidates_for(members, Memory(), 1, FIRST_ROUND, absences, set())
-    tracemalloc.start()
-    matcher(settings)(candidates, {}, FIRST_ROUND, 1)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak / 2**20
+def bare_assignment(eligible: Sequence[Candidate], seed: int) -> float:
+    """Seconds for one bare assignment of the round's size: the anchor."""
+    sizes = sorted(sum(c.team_id == team for c in eligible) for team in (MARKETING, IT))
+    costs = np.random.default_rng(seed).integers(0, 1000, size=sizes).astype(np.float64)
+    started = time.perf_counter()
+    linear_sum_assignment(costs)
+    return time.perf_counter() - started
+
+
+def scale_round(count: int, settings: PairingSettings, seed: int) -> None:
+    """One round at `count` members, cold and then with that round as history."""
+    rng = random.Random(seed)
+    members = make_members(count, rng)
+    away = {m.member_id: FIRST_ROUND + timedelta(days=rng.randint(0, 13)) for m in members
+            if rng.random() < 0.05}  # fmt: skip
+    early_ties = {m.member_id for m in members if rng.random() < 0.2}
+    memory = Memory()
+    policy = matcher(settings)
+    for round_no in (1, 2):
+        day = FIRST_ROUND + timedelta(weeks=round_no - 1)
+        candidates = candidates_for(members, memory, round_no, day, away, early_ties)
+        history = {key: round_no - met for key, met in memory.last_met.items()}
+        started = time.perf_counter()
+        result = policy(candidates, history, day, round_no)
+        seconds = time.perf_counter() - started
+        tracemalloc.start()
+        policy(candidates, history, day, round_no)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        seated = {m for p in result.pairs for m in p.members}
+        repeats = sum(pair_key(p.host, p.shadowers[0]) in history for p in result.pairs)
+        print(
+            f"  scale round {round_no} ({'cold' if round_no == 1 else 'with history'}, "
+            f"{len(history):,} recent pairs): {len(result.pairs):,} pairs in {seconds:.2f} s, "
+            f"peak traced {peak / 2**20:,.0f} MiB, {repeats} repeats, "
+            f"relaxed {list(result.relaxed_levels) or 'none'}",
+            flush=True,
+        )
+        for p in result.pairs:
+            memory.last_met[pair_key(p.host, p.shadowers[0])] = round_no
+            memory.last_paired[p.host] = memory.last_paired[p.shadowers[0]] = round_no
+            memory.last_role[p.host], memory.last_role[p.shadowers[0]] = Role.HOST, Role.SHADOWER
+        memory.sat_out = {c.member_id for c in candidates if c.member_id not in seated}
 
 
 def report(name: str, tally: Tally, rounds: int) -> None:
@@ -309,6 +361,13 @@ def report(name: str, tally: Tally, rounds: int) -> None:
         f"  time per round: median {statistics.median(times):.3f} s, "
         f"p90 {times[int(0.9 * (len(times) - 1))]:.3f} s, max {times[-1]:.3f} s"
     )
+    if tally.anchor_seconds:
+        anchor = statistics.median(tally.anchor_seconds)
+        print(
+            f"  anchor, one bare linear_sum_assignment of the same size: median {anchor:.3f} s "
+            f"over {len(tally.anchor_seconds)} runs; round / anchor "
+            f"{statistics.median(times) / anchor:.1f}x"
+        )
     print(f"  pairs per round: {tally.pairs / rounds:,.0f}")
     print(f"  rounds where a low priority level was relaxed: {tally.relaxed_rounds}")
     print(f"  repeats within the recency window: {tally.repeats:,}")
@@ -333,10 +392,15 @@ def report(name: str, tally: Tally, rounds: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--members", type=int, default=10_000)
-    parser.add_argument("--rounds", type=int, default=52)
+    parser.add_argument("--full", action="store_true", help="10,000 members, 52 rounds, 100,000")
+    parser.add_argument("--members", type=int)
+    parser.add_argument("--rounds", type=int)
+    parser.add_argument("--scale-members", type=int)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
+    args.members = args.members or (10_000 if args.full else 2_000)
+    args.rounds = args.rounds or (52 if args.full else 8)
+    args.scale_members = args.scale_members or (100_000 if args.full else 20_000)
 
     rng = random.Random(args.seed)
     members = make_members(args.members, rng)
@@ -360,16 +424,18 @@ def main() -> None:
     )
 
     wall = time.perf_counter()
-    ours = run("matcher", matcher(settings), members, args.rounds, settings, absences, early_ties)
+    ours = run(
+        "matcher", matcher(settings), members, args.rounds, settings, absences, early_ties, True
+    )
     base = run(
         "baseline", random_baseline(settings), members, args.rounds, settings, absences, early_ties
     )
-    peak = peak_memory_of_one_round(members, settings, absences[0])
     print()
     report("matcher", ours, args.rounds)
     report("random baseline", base, args.rounds)
     print()
-    print(f"peak traced memory of one matcher round: {peak:,.0f} MiB")
+    print(f"one round at {args.scale_members:,} members:")
+    scale_round(args.scale_members, settings, args.seed)
     print(
         f"peak resident memory of the process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB"
     )

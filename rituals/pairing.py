@@ -5,7 +5,8 @@ more teams is matched by the caller one pair of teams at a time (for example
 A x B this round, B x C the next), so each call stays a bipartite problem.
 
 The core is an exact weighted bipartite assignment (rows: the smaller team,
-columns: the larger one) solved with `scipy.optimize.linear_sum_assignment`.
+columns: the larger one), solved with `scipy.optimize.linear_sum_assignment`
+or, for large rounds, on candidate partners (below).
 Its objective, in strict priority order (each line outranks everything below
 it, whatever the instance), is what `plan_cost` scores:
 
@@ -35,6 +36,22 @@ are dropped one at a time and named in `RoundPlan.relaxed_levels`.
 Remaining ties are broken by the order of the members, which is a shuffle
 seeded with `seed`: pass a different seed each round so equal-cost partners
 vary.
+
+Large rounds (more than `_SPARSE_FIRST_CELLS` possible pairs) are solved on
+candidate partners with `min_weight_full_bipartite_matching`: people in the
+same zone with the same last role cost the same apart from history and their
+own flags, so each person gets a few partners from every block of such people
+their hours allow, plus their recent partners. The result is kept only with a
+proof: every level's total equals a lower bound that holds for every plan
+with the maximum number of pairs (no repeat, no role clash, as many
+never-tied and sat-out people seated as that many pairs can seat), so no
+excluded pair could improve it. Otherwise the candidates are widened, then
+the dense solver decides, which makes every round up to `_DENSE_CELLS`
+possible pairs exactly optimal. Beyond that (about 15,000 x 4,000 people) no
+dense matrix is built: levels 0-1 always hold (hard rules, most pairs; the
+round raises if even the widest candidates cannot reach that many pairs), and
+when no proof is found the plan is the best among the candidates and the
+unproven levels are named in `relaxed_levels` ("... (best among candidates)").
 
 Roles are decided after matching, per pair: someone who shadowed last time
 hosts, someone who hosted shadows (level 5 made clashes as rare as
@@ -85,7 +102,7 @@ _DENSE_CELLS = 60_000_000
 _SPARSE_FIRST_CELLS = 1_000_000
 # Partners per person from each block of interchangeable people, widened
 # while the plan cannot be proved optimal.
-_CANDIDATES = (4, 16)
+_CANDIDATES = (2, 8, 32)
 
 
 class Role(StrEnum):
@@ -385,8 +402,7 @@ class _ZoneTable:
         # One UTC working day per zone, then every pair at once: the same
         # max(start)..min(end) rule as `overlap`, in whole seconds.
         spans = [
-            workday_utc(tz, day, settings.workday_start, settings.workday_end)
-            for tz in self.names
+            workday_utc(tz, day, settings.workday_start, settings.workday_end) for tz in self.names
         ]
         starts = np.array([int(a.timestamp()) for a, _ in spans], dtype=np.int64)
         ends = np.array([int(b.timestamp()) for _, b in spans], dtype=np.int64)
@@ -730,11 +746,70 @@ def _assign(
     if n == 0 or m == 0:
         return [], ()
     if n > m:
-        flipped, relaxed = _assign(col_group, row_group, ok.T, [lv.transposed() for lv in levels])
-        return [(r, c) for c, r in flipped], relaxed
+        flipped, names = _assign(col_group, row_group, ok.T, [lv.transposed() for lv in levels])
+        return [(r, c) for c, r in flipped], names
     most = _max_matching_size(row_group, col_group, ok)
     if most == 0:
         return [], ()
+    solved: tuple[IntArray, IntArray] | None = None
+    order: _Order | None = None
+    relaxed: tuple[str, ...] = ()
+    if n * m > _SPARSE_FIRST_CELLS:
+        # First without any recent pair: when that plan is proved optimal on
+        # the other levels, no repeat was avoidable, and the weights stay
+        # small because the repeat level is not among them.
+        repeats = [lv.cells() for lv in levels if isinstance(lv, _SparseLevel)]
+        if repeats:
+            problem, _ = _prepare(
+                row_group, col_group, ok, [lv for lv in levels if not isinstance(lv, _SparseLevel)],
+                levels, most, _cells_of(repeats),
+            )  # fmt: skip
+            solved, order = _certified(problem, most, widest=False)
+        if solved is None:
+            problem, relaxed = _prepare(row_group, col_group, ok, levels, levels, most, None)
+            solved, order = _certified(problem, most, widest=n * m > _DENSE_CELLS)
+            if solved is not None:
+                found = _unproven(problem, solved, most)
+                relaxed = (
+                    ()
+                    if not found
+                    else relaxed
+                    + tuple(
+                        f"{name} (best among candidates)" for name in found if name not in relaxed
+                    )
+                )
+    if solved is None and n * m <= _DENSE_CELLS:
+        problem, relaxed = _prepare(row_group, col_group, ok, levels, levels, most, None)
+        solved, order = _solve_dense(problem), problem.order
+    if solved is None or order is None:
+        raise RuntimeError("no plan reaches the most pairs the working hours allow")
+    rows, cols = solved
+    real = cols < m
+    matched_rows = order.rows[rows[real]].tolist()
+    matched_cols = order.cols[cols[real]].tolist()
+    return list(zip(matched_rows, matched_cols, strict=True)), relaxed
+
+
+def _cells_of(
+    levels_cells: list[tuple[IntArray, IntArray, IntArray] | None],
+) -> tuple[IntArray, IntArray]:
+    parts = [cells for cells in levels_cells if cells is not None]
+    rows = np.concatenate([r[v > 0] for r, _, v in parts])
+    cols = np.concatenate([c[v > 0] for _, c, v in parts])
+    return rows, cols
+
+
+def _prepare(
+    row_group: IntArray,
+    col_group: IntArray,
+    ok: BoolArray,
+    levels: Sequence[_Level],
+    checked: Sequence[_Level],
+    most: int,
+    forbidden: tuple[IntArray, IntArray] | None,
+) -> tuple[_Problem, tuple[str, ...]]:
+    """The weighted problem for `levels`, with the names of levels too fine to keep."""
+    n, m = len(row_group), len(col_group)
     dummies = n - most
     kept, weights, relaxed = _lexicographic_weights(levels, most, dummies > 0)
     row_base, col_base = np.zeros(n), np.zeros(m)
@@ -759,28 +834,32 @@ def _assign(
     problem = _Problem(
         row_key[order.rows], col_key[order.cols], small,
         row_base[order.rows], col_base[order.cols], dummies, order, kept, weights,
+        list(checked), forbidden,
     )  # fmt: skip
-    solved: tuple[IntArray, IntArray] | None = None
-    if n * m > _SPARSE_FIRST_CELLS:
-        for count in _CANDIDATES:
-            last = count == _CANDIDATES[-1] and n * m > _DENSE_CELLS
-            found = _solve_sparse(problem, most, count, all_dummies=last)
-            if found is None:
-                continue
-            solved, unproven = found
-            if not unproven or last:
-                relaxed += tuple(f"{name} (best among candidates)" for name in unproven)
-                break
-            solved = None
-    if solved is None and n * m <= _DENSE_CELLS:
-        solved = _solve_dense(problem)
-    if solved is None:
-        raise RuntimeError("no plan reaches the most pairs the working hours allow")
+    return problem, relaxed
+
+
+def _certified(
+    problem: _Problem, most: int, *, widest: bool
+) -> tuple[tuple[IntArray, IntArray] | None, _Order]:
+    """A candidate plan proved optimal, widening the candidates; or, if `widest`, the last one."""
+    for count in _CANDIDATES:
+        last = widest and count == _CANDIDATES[-1]
+        solved = _solve_sparse(problem, most, count, all_dummies=last)
+        if solved is not None and (last or not _unproven(problem, solved, most)):
+            return solved, problem.order
+    return None, problem.order
+
+
+def _unproven(problem: _Problem, solved: tuple[IntArray, IntArray], most: int) -> tuple[str, ...]:
+    """Levels from the first whose total is above its lower bound: not proved optimal."""
     rows, cols = solved
-    real = cols < m
-    matched_rows = order.rows[rows[real]].tolist()
-    matched_cols = order.cols[cols[real]].tolist()
-    return list(zip(matched_rows, matched_cols, strict=True)), relaxed
+    real = cols < problem.shape[1]
+    original = problem.order.rows[rows[real]], problem.order.cols[cols[real]]
+    for k, level in enumerate(problem.checked):
+        if level.total(*original) > level.floor(most):
+            return tuple(lv.name for lv in problem.checked[k:])
+    return ()
 
 
 @dataclass(frozen=True)
@@ -796,6 +875,8 @@ class _Problem:
     order: _Order
     levels: list[_Level]
     weights: list[float]
+    checked: list[_Level]  # every level of the objective, for the proof
+    forbidden: tuple[IntArray, IntArray] | None  # (row, column) cells left out of candidates
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -826,16 +907,16 @@ def _solve_dense(problem: _Problem) -> tuple[IntArray, IntArray]:
 
 def _solve_sparse(
     problem: _Problem, most: int, count: int, *, all_dummies: bool
-) -> tuple[tuple[IntArray, IntArray], tuple[str, ...]] | None:
-    """Solve on candidate partners: the plan, and the levels it is not proved optimal on.
+) -> tuple[IntArray, IntArray] | None:
+    """Solve on candidate partners (see `_unproven` for the proof of optimality).
 
     Each row gets `count` columns of every column block its hours allow
     (rotating through the block so rows share the load), plus its recent
     partners, plus dummies. The proof: each level's total equals a lower
     bound over every assignment with `most` pairs (no repeat, no role clash,
     as many flagged people seated as `most` pairs can seat), so nothing
-    outside the candidates can beat it; the levels from the first one above
-    its bound down are unproven. None if the candidates allow fewer pairs.
+    outside the candidates can beat it. None if the candidates allow fewer
+    pairs.
     """
     n, m = problem.shape
     sparse = [level.cells() for level in problem.levels]
@@ -851,7 +932,7 @@ def _solve_sparse(
         offsets = (reach * take)[:, None] + np.arange(take)[None, :]
         r_parts.append(np.repeat(reach, take))
         c_parts.append((c0 + offsets % size).ravel())
-    for cells, weight in zip(sparse, problem.weights, strict=True):
+    for cells in sparse:
         assert cells is not None
         if len(cells[0]):
             r_parts.append(problem.order.row_at[cells[0]])
@@ -859,6 +940,10 @@ def _solve_sparse(
     r_all, c_all = np.concatenate(r_parts), np.concatenate(c_parts)
     cell = np.sort(r_all * m + c_all)
     cell = cell[np.diff(cell, prepend=-1) != 0]
+    if problem.forbidden is not None:
+        rows_out, cols_out = problem.forbidden
+        banned = problem.order.row_at[rows_out] * m + problem.order.col_at[cols_out]
+        cell = cell[~np.isin(cell, banned)]
     r_all, c_all = cell // m, cell % m
     cost = (
         problem.row_base[r_all]
@@ -889,12 +974,7 @@ def _solve_sparse(
         rows, cols = min_weight_full_bipartite_matching(graph)
     except ValueError:
         return None
-    real = cols < m
-    original = problem.order.rows[rows[real]], problem.order.cols[cols[real]]
-    for k, level in enumerate(problem.levels):
-        if level.total(*original) > level.floor(most):
-            return (rows, cols), tuple(lv.name for lv in problem.levels[k:])
-    return (rows, cols), ()
+    return rows, cols
 
 
 def _block_order(row_key: IntArray, col_key: IntArray) -> _Order:
