@@ -338,6 +338,8 @@ def scale_round(count: int, settings: PairingSettings, seed: int) -> None:
         tracemalloc.stop()
         seated = {m for p in result.pairs for m in p.members}
         repeats = sum(pair_key(p.host, p.shadowers[0]) in history for p in result.pairs)
+        if repeats:
+            raise SystemExit("the matcher repeated a recent pair it could have avoided")
         print(
             f"  scale round {round_no} ({'cold' if round_no == 1 else 'with history'}, "
             f"{len(history):,} recent pairs): {len(result.pairs):,} pairs in {seconds:.2f} s, "
@@ -432,6 +434,8 @@ def main() -> None:
     )
     print()
     report("matcher", ours, args.rounds)
+    if ours.repeats:
+        raise SystemExit("the matcher repeated a recent pair it could have avoided")
     report("random baseline", base, args.rounds)
     print()
     print(f"one round at {args.scale_members:,} members:")
