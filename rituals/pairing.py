@@ -779,7 +779,9 @@ def _assign(
                     )
                 )
     if solved is None and n * m <= _DENSE_CELLS:
-        problem, relaxed = _prepare(row_group, col_group, ok, levels, levels, most, None)
+        problem, relaxed = _prepare(
+            row_group, col_group, ok, levels, levels, most, None, blocks=False
+        )
         solved, order = _solve_dense(problem), problem.order
     if solved is None or order is None:
         raise RuntimeError("no plan reaches the most pairs the working hours allow")
@@ -807,8 +809,16 @@ def _prepare(
     checked: Sequence[_Level],
     most: int,
     forbidden: tuple[IntArray, IntArray] | None,
+    *,
+    blocks: bool = True,
 ) -> tuple[_Problem, tuple[str, ...]]:
-    """The weighted problem for `levels`, with the names of levels too fine to keep."""
+    """The weighted problem for `levels`, with the names of levels too fine to keep.
+
+    Columns are sorted by code so that blocks of interchangeable people are
+    contiguous; rows too with `blocks` (for candidates). The dense solver
+    keeps the rows in their shuffled order, on which it is several times
+    faster than on sorted rows.
+    """
     n, m = len(row_group), len(col_group)
     dummies = n - most
     kept, weights, relaxed = _lexicographic_weights(levels, most, dummies > 0)
@@ -830,7 +840,7 @@ def _prepare(
             small = (small[:, None, :, None] + tab[None, :, None, :]).reshape(
                 small.shape[0] * tab.shape[0], small.shape[1] * tab.shape[1]
             )
-    order = _block_order(row_key, col_key)
+    order = _block_order(row_key, col_key, sort_rows=blocks)
     problem = _Problem(
         row_key[order.rows], col_key[order.cols], small,
         row_base[order.rows], col_base[order.cols], dummies, order, kept, weights,
@@ -883,6 +893,7 @@ class _Problem:
         return len(self.row_key), len(self.col_key)
 
     def col_blocks(self) -> list[tuple[int, int]]:
+        """Runs of equal column codes (contiguous in block order)."""
         starts = np.flatnonzero(np.diff(self.col_key, prepend=-1))
         ends = np.append(starts[1:], len(self.col_key))
         return list(zip(starts.tolist(), ends.tolist(), strict=True))
@@ -977,9 +988,9 @@ def _solve_sparse(
     return rows, cols
 
 
-def _block_order(row_key: IntArray, col_key: IntArray) -> _Order:
+def _block_order(row_key: IntArray, col_key: IntArray, *, sort_rows: bool = True) -> _Order:
     """Rows and columns sorted by code (stable, so the seeded shuffle still breaks ties)."""
-    rows = np.argsort(row_key, kind="stable")
+    rows = np.argsort(row_key, kind="stable") if sort_rows else np.arange(len(row_key))
     cols = np.argsort(col_key, kind="stable")
     row_at = np.empty_like(rows)
     row_at[rows] = np.arange(len(rows))
