@@ -769,15 +769,10 @@ def _assign(
             problem, relaxed = _prepare(row_group, col_group, ok, levels, levels, most, None)
             solved, order = _certified(problem, most, widest=n * m > _DENSE_CELLS)
             if solved is not None:
+                # A proof covers every level, even those too fine for the weights.
                 found = _unproven(problem, solved, most)
-                relaxed = (
-                    ()
-                    if not found
-                    else relaxed
-                    + tuple(
-                        f"{name} (best among candidates)" for name in found if name not in relaxed
-                    )
-                )
+                named = tuple(f"{name} (best among candidates)" for name in found)
+                relaxed = relaxed + named if found else ()
     if solved is None and n * m <= _DENSE_CELLS:
         problem, relaxed = _prepare(
             row_group, col_group, ok, levels, levels, most, None, blocks=False
