@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -478,3 +479,109 @@ class HomeView(Base):
     revision: Mapped[int] = mapped_column(Integer, default=0)
     content_hash: Mapped[str] = mapped_column(String(64), default="")
     published_at: Mapped[datetime]
+
+
+# --- joint KPIs -------------------------------------------------------------
+
+
+class Kpi(Base):
+    """A goal two teams own together (rituals/kpi.py holds the progress rule)."""
+
+    __tablename__ = "kpi"
+    __table_args__ = (UniqueConstraint("partnership_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(60))
+    unit: Mapped[str] = mapped_column(String(20), default="")
+    direction: Mapped[str] = mapped_column(String(8))
+    baseline: Mapped[float] = mapped_column(Float)
+    target: Mapped[float] = mapped_column(Float)
+    start_date: Mapped[date] = mapped_column(Date)
+    target_date: Mapped[date] = mapped_column(Date)
+    cadence: Mapped[str] = mapped_column(String(8))
+    celebrated: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+
+
+class KpiOwner(Base):
+    __tablename__ = "kpi_owner"
+
+    kpi_id: Mapped[int] = mapped_column(ForeignKey("kpi.id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("member.id", ondelete="CASCADE"), primary_key=True
+    )
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id", ondelete="SET NULL"))
+
+
+class KpiCheckin(Base):
+    """One owner's reading; the latest in a period is the KPI's value for it."""
+
+    __tablename__ = "kpi_checkin"
+    __table_args__ = (Index("ix_kpi_checkin_kpi_time", "kpi_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kpi_id: Mapped[int] = mapped_column(ForeignKey("kpi.id", ondelete="CASCADE"))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id", ondelete="SET NULL"))
+    period: Mapped[str] = mapped_column(String(10))
+    value: Mapped[float] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]
+
+
+class KpiBoard(Base):
+    """The partnership's one board message: its revision, so each update has its own key."""
+
+    __tablename__ = "kpi_board"
+
+    partnership_id: Mapped[int] = mapped_column(
+        ForeignKey("partnership.id", ondelete="CASCADE"), primary_key=True
+    )
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+# --- collaboration pulse ----------------------------------------------------
+
+
+class PulseRound(Base):
+    """One month's pulse for a partnership; `asked` is team id -> members asked."""
+
+    __tablename__ = "pulse_round"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id", ondelete="CASCADE"))
+    month: Mapped[str] = mapped_column(String(7))
+    asked: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    closed_at: Mapped[datetime | None]
+    __table_args__ = (UniqueConstraint("partnership_id", "month"),)
+
+
+class PulseAnswer(Base):
+    """An answer: team and month only, never the member (see PulseRespondent)."""
+
+    __tablename__ = "pulse_answer"
+    __table_args__ = (Index("ix_pulse_answer_round_team", "round_id", "team_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("pulse_round.id", ondelete="CASCADE"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id", ondelete="SET NULL"))
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class PulseRespondent(Base):
+    """Who answered, for reminders, the response rate and editing; deleted on close."""
+
+    __tablename__ = "pulse_respondent"
+
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("pulse_round.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("member.id", ondelete="CASCADE"), primary_key=True
+    )
+    answer_id: Mapped[int] = mapped_column(ForeignKey("pulse_answer.id", ondelete="CASCADE"))

@@ -1,0 +1,108 @@
+"""The collaboration pulse: when it is asked, and what leaders may see of it.
+
+Anonymous by construction: an answer is stored with its team and month
+only. Results for a team are shown only when at least MIN_GROUP members of
+that team answered; free-text comments only when at least MIN_COMMENTS
+exist, and then sorted (so their order says nothing about who wrote when)
+with mentions and known names removed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+MIN_GROUP = 5
+MIN_COMMENTS = 5
+EFFECTIVE_FROM = 4  # a 4 or a 5 rates the collaboration effective
+STUDY_REFERENCE = 46  # % of marketing leaders rating the collaboration with IT effective
+MAX_COMMENT = 500
+SCALE: dict[int, str] = {
+    1: "1 · Not at all",
+    2: "2 · Slightly",
+    3: "3 · Moderately",
+    4: "4 · Very",
+    5: "5 · Extremely",
+}
+REMOVED = "[removed]"
+
+_MENTION = re.compile(r"<[@!#][^>]*>|@[\w.\-]+")
+
+
+def month_key(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def second_to_last_working_day(year: int, month: int) -> date:
+    """The pulse's default day: the month's second-to-last Monday-Friday."""
+    nxt = date(year + (month == 12), month % 12 + 1, 1)
+    day = nxt - timedelta(days=1)
+    found = 0
+    while True:
+        if day.weekday() < 5:
+            found += 1
+            if found == 2:
+                return day
+        day -= timedelta(days=1)
+
+
+def valid_score(raw: str) -> int | None:
+    return int(raw) if raw in {"1", "2", "3", "4", "5"} else None
+
+
+def scrub(text: str, names: Iterable[str]) -> str:
+    """The comment with Slack mentions, @words and the given names removed."""
+    cleaned = _MENTION.sub(REMOVED, text)
+    for name in sorted({n for n in names if len(n) >= 2}, key=len, reverse=True):
+        cleaned = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", REMOVED, cleaned, flags=re.I)
+    return cleaned.strip()[:MAX_COMMENT]
+
+
+@dataclass(frozen=True, slots=True)
+class TeamPulse:
+    """One team's pulse for one month, as leaders may see it."""
+
+    team: str
+    answers: int
+    asked: int
+    effective_pct: int | None  # None: fewer than MIN_GROUP answers, hidden
+    mean: float | None
+
+    @property
+    def shown(self) -> bool:
+        return self.effective_pct is not None
+
+    @property
+    def response_pct(self) -> int | None:
+        return round(100 * self.answers / self.asked) if self.asked else None
+
+
+def team_pulse(
+    team: str, counts: dict[int, int], asked: int, *, min_group: int = MIN_GROUP
+) -> TeamPulse:
+    """From score -> count; hidden below the minimum group size."""
+    answers = sum(counts.values())
+    if answers < min_group:
+        return TeamPulse(team, answers, asked, None, None)
+    effective = sum(n for score, n in counts.items() if score >= EFFECTIVE_FROM)
+    mean = sum(score * n for score, n in counts.items()) / answers
+    return TeamPulse(team, answers, asked, round(100 * effective / answers), round(mean, 1))
+
+
+def visible_comments(
+    comments: Sequence[str], names: Iterable[str], *, min_comments: int = MIN_COMMENTS
+) -> list[str]:
+    """Comments leaders may read: none below the minimum, else scrubbed and sorted."""
+    kept = [c for c in (scrub(c, names) for c in comments) if c and c != REMOVED]
+    if len(kept) < min_comments:
+        return []
+    return sorted(kept, key=str.casefold)
+
+
+def trend(now: int | None, before: int | None) -> str:
+    if now is None or before is None:
+        return ""
+    delta = now - before
+    return "→ same as last month" if delta == 0 else f"{'↑' if delta > 0 else '↓'} {abs(delta)} pts"
