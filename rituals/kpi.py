@@ -108,3 +108,11 @@ def format_value(value: float, unit: str) -> str:
     if unit == "%":
         return f"{text} %"
     return f"{text} {unit}".strip()
+
+
+def period_of(cadence: Cadence, day: date) -> str:
+    """The check-in period a local date falls in: ISO week or calendar month."""
+    if cadence is Cadence.WEEKLY:
+        year, week, _ = day.isocalendar()
+        return f"{year:04d}-W{week:02d}"
+    return f"{day.year:04d}-{day.month:02d}"

@@ -1,0 +1,241 @@
+"""Joint KPIs: goals, their owners from each team, check-ins and the board's revision."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from rituals.kpi import Cadence, Direction, Goal
+from storage.models import Kpi, KpiBoard, KpiCheckin, KpiOwner, Member
+
+
+class KpiNameTaken(Exception):
+    """The partnership already has a KPI with that name."""
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    member_id: int
+    slack_user_id: str
+    display_name: str
+    team_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewKpi:
+    workspace_id: int
+    partnership_id: int
+    name: str
+    unit: str
+    direction: Direction
+    baseline: float
+    target: float
+    start_date: date
+    target_date: date
+    cadence: Cadence
+    created_by: str
+    owners: tuple[tuple[int, int | None], ...]  # (member id, team id)
+
+
+@dataclass(frozen=True, slots=True)
+class KpiState:
+    """A KPI with its two latest readings and who gave the latest per team."""
+
+    id: int
+    partnership_id: int
+    name: str
+    unit: str
+    goal: Goal
+    cadence: Cadence
+    celebrated: int
+    owners: tuple[Owner, ...]
+    latest: float | None
+    previous: float | None
+    latest_period: str | None
+    latest_by: tuple[tuple[int | None, str], ...]  # (team id, Slack id) in the latest period
+
+
+def add_kpi(session: Session, new: NewKpi, now: datetime) -> int:
+    taken = session.scalar(
+        select(Kpi.id).where(
+            Kpi.partnership_id == new.partnership_id, func.lower(Kpi.name) == new.name.lower()
+        )
+    )
+    if taken is not None:
+        raise KpiNameTaken(new.name)
+    kpi = Kpi(
+        workspace_id=new.workspace_id,
+        partnership_id=new.partnership_id,
+        name=new.name,
+        unit=new.unit,
+        direction=new.direction.value,
+        baseline=new.baseline,
+        target=new.target,
+        start_date=new.start_date,
+        target_date=new.target_date,
+        cadence=new.cadence.value,
+        celebrated=0,
+        created_by=new.created_by,
+        created_at=now,
+    )
+    session.add(kpi)
+    session.flush()
+    session.add_all(KpiOwner(kpi_id=kpi.id, member_id=m, team_id=t) for m, t in new.owners)
+    session.flush()
+    return kpi.id
+
+
+def find_id(session: Session, partnership_ids: list[int], name: str) -> int | None:
+    return session.scalar(
+        select(Kpi.id)
+        .where(Kpi.partnership_id.in_(partnership_ids), func.lower(Kpi.name) == name.lower())
+        .order_by(Kpi.id)
+        .limit(1)
+    )
+
+
+def add_checkin(
+    session: Session,
+    kpi_id: int,
+    member_id: int,
+    team_id: int | None,
+    period: str,
+    value: float,
+    note: str,
+    now: datetime,
+) -> int:
+    row = KpiCheckin(
+        kpi_id=kpi_id,
+        member_id=member_id,
+        team_id=team_id,
+        period=period,
+        value=value,
+        note=note,
+        at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def checked_in(session: Session, kpi_id: int, period: str) -> bool:
+    found = session.scalar(
+        select(KpiCheckin.id)
+        .where(KpiCheckin.kpi_id == kpi_id, KpiCheckin.period == period)
+        .limit(1)
+    )
+    return found is not None
+
+
+def set_celebrated(session: Session, kpi_id: int, milestone: int) -> bool:
+    """Record a milestone as celebrated; False when it (or a higher one) already was."""
+    done = session.execute(
+        update(Kpi).where(Kpi.id == kpi_id, Kpi.celebrated < milestone).values(celebrated=milestone)
+    )
+    return bool(getattr(done, "rowcount", 0))
+
+
+def states(
+    session: Session,
+    *,
+    partnership_id: int | None = None,
+    member_id: int | None = None,
+    kpi_ids: list[int] | None = None,
+) -> list[KpiState]:
+    """KPIs of a partnership, of an owner, or by id; three queries whatever the count."""
+    query = select(Kpi).order_by(Kpi.partnership_id, Kpi.name)
+    if partnership_id is not None:
+        query = query.where(Kpi.partnership_id == partnership_id)
+    if member_id is not None:
+        query = query.where(
+            Kpi.id.in_(select(KpiOwner.kpi_id).where(KpiOwner.member_id == member_id))
+        )
+    if kpi_ids is not None:
+        query = query.where(Kpi.id.in_(kpi_ids))
+    kpis = session.scalars(query).all()
+    if not kpis:
+        return []
+    ids = [k.id for k in kpis]
+    owners: dict[int, list[Owner]] = defaultdict(list)
+    for kpi_id, member, slack_id, name, team in session.execute(
+        select(
+            KpiOwner.kpi_id, Member.id, Member.slack_user_id, Member.display_name, KpiOwner.team_id
+        )
+        .join(Member, Member.id == KpiOwner.member_id)
+        .where(KpiOwner.kpi_id.in_(ids))
+        .order_by(KpiOwner.kpi_id, KpiOwner.team_id, Member.slack_user_id)
+    ):
+        owners[kpi_id].append(Owner(member, slack_id, name or "", team))
+    rank = (
+        func.row_number()
+        .over(partition_by=KpiCheckin.kpi_id, order_by=(KpiCheckin.at.desc(), KpiCheckin.id.desc()))
+        .label("rank")
+    )
+    recent = (
+        select(
+            KpiCheckin.kpi_id,
+            KpiCheckin.period,
+            KpiCheckin.value,
+            KpiCheckin.team_id,
+            Member.slack_user_id,
+            rank,
+        )
+        .outerjoin(Member, Member.id == KpiCheckin.member_id)
+        .where(KpiCheckin.kpi_id.in_(ids))
+        .subquery()
+    )
+    readings: dict[int, list[tuple[str, float, int | None, str]]] = defaultdict(list)
+    for kpi_id, period, value, team, slack_id, _ in session.execute(
+        select(recent).where(recent.c.rank <= 20).order_by(recent.c.kpi_id, recent.c.rank)
+    ):
+        readings[kpi_id].append((period, value, team, slack_id or ""))
+    return [_state(k, owners[k.id], readings[k.id]) for k in kpis]
+
+
+def _state(
+    kpi: Kpi, owners: list[Owner], readings: list[tuple[str, float, int | None, str]]
+) -> KpiState:
+    latest_period = readings[0][0] if readings else None
+    earlier = [value for period, value, _, _ in readings if period != latest_period]
+    by_team: dict[int | None, str] = {}
+    for period, _, team, slack_id in readings:
+        if period == latest_period and team not in by_team:
+            by_team[team] = slack_id
+    return KpiState(
+        id=kpi.id,
+        partnership_id=kpi.partnership_id,
+        name=kpi.name,
+        unit=kpi.unit,
+        goal=Goal(
+            kpi.baseline, kpi.target, kpi.start_date, kpi.target_date, Direction(kpi.direction)
+        ),
+        cadence=Cadence(kpi.cadence),
+        celebrated=kpi.celebrated,
+        owners=tuple(owners),
+        latest=readings[0][1] if readings else None,
+        previous=earlier[0] if earlier else None,
+        latest_period=latest_period,
+        latest_by=tuple(sorted(by_team.items(), key=lambda item: (item[0] or 0, item[1]))),
+    )
+
+
+def next_board_revision(session: Session, partnership_id: int, content_hash: str) -> int | None:
+    """The board's next revision, or None when its content has not changed.
+
+    Revision 1 is the post; every later one is an update of that same message.
+    """
+    board = session.get(KpiBoard, partnership_id, with_for_update=True)
+    if board is None:
+        session.add(KpiBoard(partnership_id=partnership_id, revision=1, content_hash=content_hash))
+        session.flush()
+        return 1
+    if board.content_hash == content_hash:
+        return None
+    board.revision += 1
+    board.content_hash = content_hash
+    session.flush()
+    return board.revision

@@ -1,0 +1,164 @@
+"""The collaboration pulse: rounds, anonymous answers, and who answered (until close).
+
+An answer row holds its round (partnership + month), team, score and
+comment: never the member. `pulse_respondent` links a member to their
+answer so they can edit it and are not reminded; `close` deletes those
+links, after which no row ties an answer to a person.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from storage.models import PulseAnswer, PulseRespondent, PulseRound
+
+
+class PulseClosed(Exception):
+    """The round is closed: answers can no longer be given or changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    id: int
+    partnership_id: int
+    month: str
+    asked: dict[int, int]  # team id -> members asked
+    closed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TeamCounts:
+    """Score -> count and the comments of one team in one round; no member in sight."""
+
+    team_id: int
+    counts: dict[int, int]
+    comments: tuple[str, ...]
+
+
+def _round(row: PulseRound) -> Round:
+    asked = {int(team): int(n) for team, n in (row.asked or {}).items()}
+    return Round(row.id, row.partnership_id, row.month, asked, row.closed_at is not None)
+
+
+def open_round(session: Session, partnership_id: int, month: str, asked: dict[int, int]) -> Round:
+    """The month's round, created on first ask; later asks add to `asked`."""
+    row = session.scalar(
+        select(PulseRound)
+        .where(PulseRound.partnership_id == partnership_id, PulseRound.month == month)
+        .with_for_update()
+    )
+    if row is None:
+        row = PulseRound(partnership_id=partnership_id, month=month, asked={}, closed_at=None)
+        session.add(row)
+    merged = {str(team): n for team, n in (row.asked or {}).items()}
+    for team, n in asked.items():
+        merged[str(team)] = merged.get(str(team), 0) + n
+    row.asked = merged
+    session.flush()
+    return _round(row)
+
+
+def get_round(session: Session, round_id: int) -> Round | None:
+    row = session.get(PulseRound, round_id)
+    return _round(row) if row is not None else None
+
+
+def find_round(session: Session, partnership_id: int, month: str) -> Round | None:
+    row = session.scalar(
+        select(PulseRound).where(
+            PulseRound.partnership_id == partnership_id, PulseRound.month == month
+        )
+    )
+    return _round(row) if row is not None else None
+
+
+def answer(
+    session: Session,
+    round_id: int,
+    member_id: int,
+    team_id: int | None,
+    score: int,
+    comment: str | None,
+) -> bool:
+    """Record or replace the member's answer; True when it is their first this round."""
+    row = session.get(PulseRound, round_id, with_for_update=True)
+    if row is None or row.closed_at is not None:
+        raise PulseClosed(round_id)
+    link = session.get(PulseRespondent, (round_id, member_id))
+    if link is not None:
+        earlier = session.get(PulseAnswer, link.answer_id)
+        if earlier is not None:
+            earlier.score = score
+            earlier.comment = comment
+            session.flush()
+            return False
+    new = PulseAnswer(round_id=round_id, team_id=team_id, score=score, comment=comment)
+    session.add(new)
+    session.flush()
+    if link is None:
+        session.add(PulseRespondent(round_id=round_id, member_id=member_id, answer_id=new.id))
+    else:
+        link.answer_id = new.id
+    session.flush()
+    return True
+
+
+def respondents(session: Session, round_id: int) -> set[int]:
+    """Member ids who answered; empty once the round is closed."""
+    return set(
+        session.scalars(
+            select(PulseRespondent.member_id).where(PulseRespondent.round_id == round_id)
+        )
+    )
+
+
+def close(session: Session, round_id: int, now: datetime) -> bool:
+    """Close the round and forget who answered; False when it was already closed."""
+    row = session.get(PulseRound, round_id, with_for_update=True)
+    if row is None or row.closed_at is not None:
+        return False
+    session.execute(delete(PulseRespondent).where(PulseRespondent.round_id == round_id))
+    row.closed_at = now
+    session.flush()
+    return True
+
+
+def team_counts(session: Session, round_id: int, *, with_comments: bool = True) -> list[TeamCounts]:
+    """Per team: score counts (one GROUP BY) and, if asked for, the comments."""
+    counts: dict[int, dict[int, int]] = defaultdict(dict)
+    for team, score, n in session.execute(
+        select(PulseAnswer.team_id, PulseAnswer.score, func.count())
+        .where(PulseAnswer.round_id == round_id, PulseAnswer.team_id.is_not(None))
+        .group_by(PulseAnswer.team_id, PulseAnswer.score)
+    ):
+        counts[int(team or 0)][int(score)] = int(n)
+    comments: dict[int, list[str]] = defaultdict(list)
+    if with_comments:
+        for team, text in session.execute(
+            select(PulseAnswer.team_id, PulseAnswer.comment).where(
+                PulseAnswer.round_id == round_id,
+                PulseAnswer.team_id.is_not(None),
+                PulseAnswer.comment.is_not(None),
+                PulseAnswer.comment != "",
+            )
+        ):
+            comments[int(team or 0)].append(str(text))
+    return [
+        TeamCounts(team, counts[team], tuple(comments.get(team, ())))
+        for team in sorted(set(counts) | set(comments))
+    ]
+
+
+def latest_closed(session: Session, partnership_id: int, limit: int = 2) -> list[Round]:
+    rows = session.scalars(
+        select(PulseRound)
+        .where(PulseRound.partnership_id == partnership_id, PulseRound.closed_at.is_not(None))
+        .order_by(PulseRound.month.desc())
+        .limit(limit)
+    ).all()
+    return [_round(r) for r in rows]
