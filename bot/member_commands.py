@@ -26,6 +26,7 @@ OPT_KINDS: dict[str, RitualKind] = {
     "standup": RitualKind.STANDUP,
     "shadowing": RitualKind.SHADOWING,
     "kudos": RitualKind.KUDOS_PROMPT,
+    "pulse": RitualKind.PULSE,
 }
 MAX_AWAY = timedelta(days=366)
 # How far ahead queued standup prompts are withdrawn on opting out.

@@ -19,6 +19,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from bot.digest import build_occurrences as build_digest
+from bot.kpi.checkins import build_checkins
 from bot.kudos import build_kudos_prompts
 from bot.shadowing import build_shadowing_rounds
 from bot.standup import build_standup
@@ -80,5 +81,6 @@ def default_registry() -> BuilderRegistry:
             RitualKind.STANDUP: build_standup,
             RitualKind.SHADOWING: build_shadowing_rounds,
             RitualKind.DIGEST: build_digest,
+            RitualKind.KPI_CHECKIN: build_checkins,
         }
     )

@@ -42,6 +42,8 @@ DEFAULT_PRESETS: dict[RitualKind, str] = {
     RitualKind.SHADOWING: "weekly_thursday_1500",
     RitualKind.KUDOS_PROMPT: "weekly_thursday_1500",
     RitualKind.DIGEST: "monthly_first_working_day_0900",
+    RitualKind.KPI_CHECKIN: "monday_thursday_1000",
+    RitualKind.PULSE: "monthly_late_weekdays_1500",
 }
 # What a new partnership starts with, in this order.
 STARTER_KINDS = (
@@ -51,7 +53,7 @@ STARTER_KINDS = (
     RitualKind.DIGEST,
 )
 # Prompts to each member go out at their own local time; a round or a digest is one moment.
-MEMBER_LOCAL_KINDS = frozenset({RitualKind.STANDUP, RitualKind.KUDOS_PROMPT})
+MEMBER_LOCAL_KINDS = frozenset({RitualKind.STANDUP, RitualKind.KUDOS_PROMPT, RitualKind.PULSE})
 STALE_MESSAGE = (
     "This ritual was changed by someone else meanwhile; close and reopen it to see their change."
 )

@@ -155,6 +155,8 @@ FIELDS: dict[RitualKind, tuple[SettingField, ...]] = {
         ),
         _GRACE,
     ),
+    RitualKind.KPI_CHECKIN: (_GRACE,),
+    RitualKind.PULSE: (_GRACE,),
 }
 
 

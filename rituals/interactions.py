@@ -20,6 +20,9 @@ class InteractionKind(StrEnum):
     MENTION = "mention"
     STANDUP_ANSWER = "standup_answer"
     BLOCKER = "blocker"
+    # A check-in on a joint KPI, logged from the owner who checked in to each
+    # co-owner: it counts toward ties and reach, never toward give/take.
+    CO_DELIVERY = "co_delivery"
 
 
 # Kinds with a provider and a beneficiary: these are the flows the balance counts.
@@ -54,3 +57,5 @@ class RitualKind(StrEnum):
     STANDUP = "standup"
     KUDOS_PROMPT = "kudos_prompt"
     DIGEST = "digest"
+    KPI_CHECKIN = "kpi_checkin"
+    PULSE = "pulse"

@@ -54,6 +54,8 @@ DEFAULT_GRACE: dict[RitualKind, timedelta] = {
     RitualKind.SHADOWING: timedelta(days=1),
     RitualKind.KUDOS_PROMPT: timedelta(hours=6),
     RitualKind.DIGEST: timedelta(days=3),
+    RitualKind.KPI_CHECKIN: timedelta(days=1),
+    RitualKind.PULSE: timedelta(days=1),
 }
 
 # Bounds the rows one tick can create after a very long outage (a restored
@@ -123,6 +125,11 @@ PRESETS: dict[str, Preset] = {
     "fortnightly_thursday_1500": Preset("0 15 * * 4", every_n_weeks=2),
     "monthly_first_0900": Preset("0 9 1 * *"),
     "monthly_first_working_day_0900": Preset("0 9 1-3 * 1-5", first_working_day_only=True),
+    # KPI check-ins: prompts on Monday, the one reminder on Thursday (bot/kpi/checkins.py).
+    "monday_thursday_1000": Preset("0 10 * * 1,4"),
+    # The pulse fires on the last working days; its builder keeps only the second-to-last
+    # (rituals.pulse.second_to_last_working_day) in each member's own calendar.
+    "monthly_late_weekdays_1500": Preset("0 15 20-31 * 1-5"),
 }
 
 

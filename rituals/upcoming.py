@@ -28,12 +28,16 @@ ACTIONS: dict[RitualKind, str] = {
     RitualKind.SHADOWING: "shadowing pairs introduced to each other",
     RitualKind.KUDOS_PROMPT: "kudos prompt to every member by DM",
     RitualKind.DIGEST: "monthly balance digest to the leaders by DM",
+    RitualKind.KPI_CHECKIN: "joint KPI check-in prompts to their owners by DM, and the KPI board",
+    RitualKind.PULSE: "collaboration pulse question to every member by DM",
 }
 FIRST_WORDS: dict[RitualKind, str] = {
     RitualKind.STANDUP: "First standup prompts",
     RitualKind.SHADOWING: "first shadowing pairings",
     RitualKind.KUDOS_PROMPT: "first kudos prompt",
     RitualKind.DIGEST: "first digest (to the leaders by DM)",
+    RitualKind.KPI_CHECKIN: "first KPI check-in prompts",
+    RitualKind.PULSE: "first collaboration pulse",
 }
 
 

@@ -10,7 +10,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from rituals.kpi import Cadence, Direction, Goal
-from storage.models import Kpi, KpiBoard, KpiCheckin, KpiOwner, Member
+from storage.models import (
+    Kpi,
+    KpiBoard,
+    KpiCheckin,
+    KpiOwner,
+    Member,
+    Outbox,
+    Partnership,
+    PartnershipLeader,
+)
 
 
 class KpiNameTaken(Exception):
@@ -239,3 +248,41 @@ def next_board_revision(session: Session, partnership_id: int, content_hash: str
     board.content_hash = content_hash
     session.flush()
     return board.revision
+
+
+@dataclass(frozen=True, slots=True)
+class PartnershipInfo:
+    id: int
+    name: str
+    channel_id: str
+    leader_ids: tuple[str, ...]
+
+
+def partnerships(session: Session, workspace_id: int) -> list[PartnershipInfo]:
+    rows = session.execute(
+        select(Partnership.id, Partnership.name, Partnership.channel_id)
+        .where(Partnership.workspace_id == workspace_id)
+        .order_by(Partnership.id)
+    ).all()
+    leaders: dict[int, list[str]] = defaultdict(list)
+    for pid, slack_id in session.execute(
+        select(PartnershipLeader.partnership_id, PartnershipLeader.slack_user_id).where(
+            PartnershipLeader.partnership_id.in_([r[0] for r in rows])
+        )
+    ):
+        leaders[pid].append(slack_id)
+    return [PartnershipInfo(i, n, c, tuple(sorted(leaders[i]))) for i, n, c in rows]
+
+
+def outbox_keys_since(session: Session, keys: list[str]) -> dict[str, datetime]:
+    """Which of these outbox keys were already queued, and when (prompt, then reminder)."""
+    if not keys:
+        return {}
+    return {
+        key: at
+        for key, at in session.execute(
+            select(Outbox.idempotency_key, Outbox.created_at).where(
+                Outbox.idempotency_key.in_(keys)
+            )
+        )
+    }

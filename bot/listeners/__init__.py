@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from bot.kpi import listeners as kpi_listeners
 from bot.listeners import commands, digest, home, kudos, shadowing, standup
 from bot.services import Services
 
@@ -15,3 +16,4 @@ def register(app: App, services: Services) -> None:
     shadowing.register(app, services)
     digest.register(app, services)
     home.register(app, services)
+    kpi_listeners.register(app, services)

@@ -6,6 +6,7 @@ from slack_bolt import App
 
 from bot.admin import AdminCheck, AdminCommands
 from bot.commands import CommandRouter
+from bot.kpi.listeners import command as kpi_command
 from bot.kudos import KudosService
 from bot.listeners.answered import ack_reply
 from bot.listeners.standup import StandupCommand
@@ -31,6 +32,7 @@ def build_router(services: Services) -> CommandRouter:
     router.add("optout", members.optout)
     router.add("optin", members.optin)
     router.add("balance", BalanceCommand())
+    router.add("kpi", kpi_command(services))
     own_data = MyDataCommands(services)
     router.add("mydata", own_data.mydata)
     router.add("forget", own_data.forget)

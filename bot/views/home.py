@@ -74,12 +74,15 @@ OPT_CHOICES: tuple[tuple[str, str], ...] = (
     (RitualKind.STANDUP.value, "Joint standups"),
     (RitualKind.SHADOWING.value, "Shadowing"),
     (RitualKind.KUDOS_PROMPT.value, "Weekly kudos prompt"),
+    (RitualKind.PULSE.value, "Monthly collaboration pulse"),
 )
 KIND_TITLES = {
     RitualKind.STANDUP.value: "Standup",
     RitualKind.SHADOWING.value: "Shadowing",
     RitualKind.KUDOS_PROMPT.value: "Kudos prompt",
     RitualKind.DIGEST.value: "Monthly digest",
+    RitualKind.KPI_CHECKIN.value: "KPI check-in",
+    RitualKind.PULSE.value: "Collaboration pulse",
 }
 
 
