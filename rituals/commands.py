@@ -48,7 +48,9 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "/tandem kpi [add …|update NAME VALUE note…]",
         "Your joint KPIs; check in on one; admins and leaders add them.",
     ),
-    Subcommand("optout", "/tandem optout shadowing|standup|kudos|pulse", "Stop one ritual for you."),
+    Subcommand(
+        "optout", "/tandem optout shadowing|standup|kudos|pulse", "Stop one ritual for you."
+    ),
     Subcommand("optin", "/tandem optin shadowing|standup|kudos|pulse", "Join a ritual again."),
     Subcommand("away", "/tandem away until YYYY-MM-DD", "Pause every ritual for you until a date."),
     Subcommand("back", "/tandem back", "End your away time now."),

@@ -157,7 +157,7 @@ def test_members_see_no_admin_controls() -> None:
     # Opted out of shadowing: its box is not ticked; away until the 20th: the picker shows it.
     [switches] = [b for b in view["blocks"] if b.get("block_id") == "home_rituals"]
     ticked = {o["value"] for o in switches["elements"][0]["initial_options"]}
-    assert ticked == {"standup", "kudos_prompt"}
+    assert ticked == {"standup", "kudos_prompt", "pulse"}
     [away] = [b for b in view["blocks"] if b.get("block_id") == "home_away"]
     assert away["accessory"]["initial_date"] == "2026-03-20"
     assert "home_back" in _action_ids(view)
