@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.digest_sections import extra_sections
 from bot.kudos import queue_leaderboard
 from bot.outbox import FILES_UPLOAD_V2, file_upload
 from rituals.balance import (
@@ -42,6 +43,7 @@ from storage.balance import oriented, pair_aggregates_by_window, sizes_by_window
 from storage.models import Member, Partnership, Team
 from storage.occurrences import WonOccurrence
 from storage.outbox import OutboundCall, enqueue, from_parent
+from storage.pulse import close_through as close_pulse_through
 from storage.rituals import RitualSnapshot, schedule_from
 
 log = logging.getLogger(__name__)
@@ -160,6 +162,8 @@ class Digest:
     balanced_share: float = 0.6
     # Set when the month was not over when the digest was computed: the numbers so far.
     as_of: datetime | None = None
+    # Block Kit sections other features add (joint KPIs, the pulse); none names a person.
+    sections: tuple[dict[str, Any], ...] = ()
 
     @property
     def incomplete_note(self) -> str | None:
@@ -370,6 +374,9 @@ def compute_digest(session: Session, partnership_id: int, month: Month) -> Diges
         pairs=tuple(pairs),
         settings_problem=problem,
         balanced_share=thresholds.give_share.green,
+        sections=extra_sections(
+            session, partnership.id, month.year, month.month, [p.summary for p in pairs]
+        ),
     )
 
 
@@ -576,6 +583,7 @@ def build_occurrences(
         fired = now if occurrence.is_manual else occurrence.fire_at
         month = Month.last_complete(fired, tz)
         if month not in rendered:
+            close_pulse_through(session, partnership.id, month.key, now)
             rendered[month] = render(compute_digest(session, partnership.id, month))
             queue_leaderboard(
                 session, partnership.id, month.key, month.label, month.bounds(tz), now

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from bot.digest import build_occurrences as build_digest
 from bot.kpi.checkins import build_checkins
 from bot.kudos import build_kudos_prompts
+from bot.pulse.asking import build_pulse
 from bot.shadowing import build_shadowing_rounds
 from bot.standup import build_standup
 from rituals.interactions import RitualKind
@@ -82,5 +83,6 @@ def default_registry() -> BuilderRegistry:
             RitualKind.SHADOWING: build_shadowing_rounds,
             RitualKind.DIGEST: build_digest,
             RitualKind.KPI_CHECKIN: build_checkins,
+            RitualKind.PULSE: build_pulse,
         }
     )

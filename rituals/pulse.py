@@ -106,3 +106,30 @@ def trend(now: int | None, before: int | None) -> str:
         return ""
     delta = now - before
     return "→ same as last month" if delta == 0 else f"{'↑' if delta > 0 else '↓'} {abs(delta)} pts"
+
+
+def perception_line(team: str, effective_pct: int, give_pct: int | None) -> str:
+    """Perception beside behaviour, e.g. "IT: 38 % effective, and IT gives 74 % of the help"."""
+    if give_pct is None:
+        return f"{team}: {effective_pct} % effective"
+    return f"{team}: {effective_pct} % effective, and {team} gives {give_pct} % of the help"
+
+
+def next_step(team: str, other: str, effective_pct: int, give_pct: int | None) -> str | None:
+    """A step that reads both: how the team rates the partnership, and how much it gives."""
+    if effective_pct >= STUDY_REFERENCE:
+        return None
+    if give_pct is not None and give_pct >= 60:
+        return (
+            f"{team} rates the collaboration low while giving most of the help: ask {team} "
+            f"what it needs back from {other}, and plan one thing {other} delivers for {team}."
+        )
+    if give_pct is not None and give_pct <= 40:
+        return (
+            f"{team} rates the collaboration low and receives most of the help: ask whether "
+            f"{other}'s help arrives in a form {team} can use, and pair one person each way."
+        )
+    return (
+        f"{team} rates the collaboration below the study's {STUDY_REFERENCE} %: read the "
+        "comments together and pick one change for next month."
+    )

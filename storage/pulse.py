@@ -162,3 +162,32 @@ def latest_closed(session: Session, partnership_id: int, limit: int = 2) -> list
         .limit(limit)
     ).all()
     return [_round(r) for r in rows]
+
+
+def close_through(session: Session, partnership_id: int, month: str, now: datetime) -> int:
+    """Close every open round of the partnership up to `month` (a month that is over)."""
+    ids = session.scalars(
+        select(PulseRound.id).where(
+            PulseRound.partnership_id == partnership_id,
+            PulseRound.month <= month,
+            PulseRound.closed_at.is_(None),
+        )
+    ).all()
+    return sum(close(session, round_id, now) for round_id in ids)
+
+
+def closed_rounds(
+    session: Session, partnership_id: int, through: str, limit: int = 2
+) -> list[Round]:
+    """The latest closed rounds up to `through`, newest first (this month, then the one before)."""
+    rows = session.scalars(
+        select(PulseRound)
+        .where(
+            PulseRound.partnership_id == partnership_id,
+            PulseRound.closed_at.is_not(None),
+            PulseRound.month <= through,
+        )
+        .order_by(PulseRound.month.desc())
+        .limit(limit)
+    ).all()
+    return [_round(r) for r in rows]

@@ -39,14 +39,19 @@ def change(state: KpiState) -> str:
     return f"{sign}{format_value(abs(delta), state.unit)} since last check-in"
 
 
-def kpi_line(state: KpiState, today: date, teams: Mapping[int, str]) -> str:
-    """One KPI in words, for the board, App Home and the digest (names escaped once here)."""
+def kpi_line(state: KpiState, today: date, teams: Mapping[int, str], *, people: bool = True) -> str:
+    """One KPI in words, for the board, App Home and the digest (names escaped once here).
+
+    With `people=False` (leaders' digest) the line says which teams checked in, not who.
+    """
     now = status(state.goal, state.latest, today)
     value = "—" if state.latest is None else format_value(state.latest, state.unit)
     target = format_value(state.goal.target, state.unit)
     done = "" if state.latest is None else f" ({progress(state.goal, state.latest):.0%} of the way)"
     who = ", ".join(
         f"{escape(teams.get(team or 0, 'other'))}: {user_mention(slack_id)}"
+        if people
+        else escape(teams.get(team or 0, "other"))
         for team, slack_id in state.latest_by
         if slack_id
     )

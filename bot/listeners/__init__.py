@@ -6,6 +6,7 @@ from slack_bolt import App
 
 from bot.kpi import listeners as kpi_listeners
 from bot.listeners import commands, digest, home, kudos, shadowing, standup
+from bot.pulse import listeners as pulse_listeners
 from bot.services import Services
 
 
@@ -17,3 +18,4 @@ def register(app: App, services: Services) -> None:
     digest.register(app, services)
     home.register(app, services)
     kpi_listeners.register(app, services)
+    pulse_listeners.register(app, services)

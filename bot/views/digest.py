@@ -134,7 +134,7 @@ def _fallback_text(digest: Digest) -> str:
 
 def digest_message(digest: Digest, *, with_chart: bool) -> dict[str, Any]:
     """The message leaders get: headline, metrics, trend and next steps for each pair."""
-    room = (MAX_BLOCKS - _FRAME_BLOCKS) // _BLOCKS_PER_PAIR
+    room = (MAX_BLOCKS - _FRAME_BLOCKS - len(digest.sections)) // _BLOCKS_PER_PAIR
     shown, left_out = digest.pairs[:room], len(digest.pairs) - room
     blocks: list[Block] = [
         HeaderBlock(text=f"Interdependence balance · {digest.month.label}"[:150]),
@@ -167,6 +167,7 @@ def digest_message(digest: Digest, *, with_chart: bool) -> dict[str, Any]:
         if digest.settings_problem
         else "",
     ]
+    blocks += [Block.parse(section) for section in digest.sections]
     blocks += [
         ActionsBlock(
             elements=[ButtonElement(text=EXPLAIN_BUTTON_TEXT, action_id=EXPLAIN_ACTION_ID)]

@@ -1,0 +1,55 @@
+"""Sections other features add to the leaders' digest, after the balance of each pair.
+
+Each returns Block Kit dicts that name no person; the digest places them
+above its footer.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.kpi.digest_section import section_blocks as kpi_section
+from bot.pulse.digest_section import section_blocks as pulse_section
+from rituals.balance import PairSummary
+from storage.kudos import team_names
+from storage.org import partnership_roster
+
+
+def give_percentages(summaries: Sequence[PairSummary]) -> dict[int, int | None]:
+    """Each team's share of the cross-team help it took part in, from pairs leaders may see."""
+    gave: dict[int, int] = defaultdict(int)
+    total: dict[int, int] = defaultdict(int)
+    for s in summaries:
+        if s.team_a.hidden or s.team_b.hidden:
+            continue
+        a, b = s.team_a.team.id, s.team_b.team.id
+        gave[a] += s.flows_a_to_b
+        gave[b] += s.flows_b_to_a
+        total[a] += s.flows_a_to_b + s.flows_b_to_a
+        total[b] += s.flows_a_to_b + s.flows_b_to_a
+    return {team: round(100 * gave[team] / n) if n else None for team, n in total.items()}
+
+
+def extra_sections(
+    session: Session, partnership_id: int, year: int, month: int, summaries: Sequence[PairSummary]
+) -> tuple[dict[str, Any], ...]:
+    names = team_names(session, partnership_id)
+    month_end = date(year, month, calendar.monthrange(year, month)[1])
+    people = [e.display_name for e in partnership_roster(session, partnership_id) if e.display_name]
+    return (
+        *kpi_section(session, partnership_id, month_end, names),
+        *pulse_section(
+            session,
+            partnership_id,
+            f"{year:04d}-{month:02d}",
+            names,
+            give_percentages(summaries),
+            people,
+        ),
+    )

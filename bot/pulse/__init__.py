@@ -1,0 +1,1 @@
+"""The collaboration pulse: a monthly question to every member, reported to leaders anonymously."""

@@ -1,0 +1,84 @@
+"""The pulse ritual's builder: the monthly DM, on the second-to-last working day.
+
+The ritual is member-local and its cron fires on the month's late weekdays
+(preset `monthly_late_weekdays_1500`); each member is asked only on the
+second-to-last working day of their own calendar. Members away that day or
+opted out of the pulse are not asked, and not counted as asked.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot.pulse.views import ask_message
+from rituals.interactions import RitualKind
+from rituals.pulse import month_key, second_to_last_working_day
+from rituals.zones import zone_or_default
+from storage import pulse
+from storage.kudos import team_names
+from storage.occurrences import WonOccurrence
+from storage.org import RosterEntry, partnership_roster
+from storage.outbox import OutboundCall, enqueue
+from storage.rituals import RitualSnapshot
+
+
+def ask_key(round_id: int, member_id: int) -> str:
+    return f"pulse-ask:{round_id}:{member_id}"
+
+
+def _to_ask(
+    roster: list[RosterEntry], occurrences: list[WonOccurrence], default_tz: str
+) -> list[tuple[RosterEntry, str]]:
+    """(member, month) for each member whose occurrence falls on their pulse day."""
+    by_member = {e.member_id: e for e in roster}
+    chosen: list[tuple[RosterEntry, str]] = []
+    for occurrence in occurrences:
+        people = (
+            [by_member[occurrence.member_id]]
+            if occurrence.member_id in by_member
+            else roster
+            if occurrence.member_id is None
+            else []
+        )
+        for entry in people:
+            zone, _ = zone_or_default(entry.tz or occurrence.tz, default_tz)
+            local = occurrence.fire_at.astimezone(zone).date()
+            due = occurrence.member_id is None or local == second_to_last_working_day(
+                local.year, local.month
+            )
+            away = entry.away_until is not None and entry.away_until >= local
+            opted_out = RitualKind.PULSE.value in entry.opted_out
+            if due and entry.active and not away and not opted_out:
+                chosen.append((entry, month_key(local)))
+    return chosen
+
+
+def build_pulse(
+    session: Session, ritual: RitualSnapshot, occurrences: list[WonOccurrence], now: datetime
+) -> None:
+    roster = partnership_roster(session, ritual.partnership_id)
+    chosen = _to_ask(roster, occurrences, ritual.timezone)
+    if not chosen:
+        return
+    teams = team_names(session, ritual.partnership_id)
+    calls: list[OutboundCall] = []
+    for month in sorted({m for _, m in chosen}):
+        entries = [e for e, m in chosen if m == month]
+        asked = Counter(e.team_id for e in entries)
+        round_ = pulse.open_round(session, ritual.partnership_id, month, dict(asked))
+        if round_.closed:
+            continue
+        for entry in entries:
+            other = " and ".join(n for t, n in teams.items() if t != entry.team_id) or "the others"
+            calls.append(
+                OutboundCall(
+                    ask_key(round_.id, entry.member_id),
+                    "chat.postMessage",
+                    {"channel": entry.slack_user_id, **ask_message(round_.id, other)},
+                    channel_key=entry.slack_user_id,
+                )
+            )
+    enqueue(session, calls, now, ritual.workspace_id)
