@@ -48,6 +48,8 @@ from storage.models import Interaction, Member, PartnershipTeam, StandupAsk, Tea
 from storage.types import UTCDateTime
 
 _FLOW_KIND_VALUES = sorted(kind.value for kind in FLOW_KINDS)
+# Co-delivery (joint KPI check-ins) makes ties and reach, never give/take: see docs/balance.md.
+_CO_DELIVERY = InteractionKind.CO_DELIVERY.value
 
 Pair = tuple[int, int]
 # Memory PostgreSQL may use per sort or hash while computing the balance.
@@ -178,12 +180,13 @@ class _Queries:
                 _larger(pt, bt).label("hi_t"),
                 _smaller(p, b).label("lo_p"),
                 _larger(p, b).label("hi_p"),
-                case((pt < bt, 1), else_=0).label("forward"),
+                case((and_(pt < bt, i.kind != _CO_DELIVERY), 1), else_=0).label("forward"),
                 case(((p < b) == (pt < bt), 1), else_=0).label("lo_first"),
+                case((i.kind != _CO_DELIVERY, 1), else_=0).label("gives"),
             )
             .where(
                 *self._logged(),
-                i.kind.in_(_FLOW_KIND_VALUES),
+                i.kind.in_([*_FLOW_KIND_VALUES, _CO_DELIVERY]),
                 b.is_not(None),
                 p != b,
                 pt.in_(self.teams),
@@ -202,7 +205,8 @@ class _Queries:
                 f.hi_t,
                 f.lo_p,
                 f.hi_p,
-                func.count().label("n"),
+                func.sum(f.gives).label("n"),
+                func.count().label("n_all"),
                 func.sum(f.forward).label("forward"),
                 func.sum(f.lo_first).label("lo_first"),
             )
@@ -239,8 +243,8 @@ class _Queries:
         # the pair's own counts, so that summing people gives the pair's totals.
         # on_lo/on_hi: the person stood on lo_t's/hi_t's side of a tie (a pair
         # of people with two or more flows), which is what reach counts.
-        strong = c.n >= 2
-        lo_side_seen, hi_side_seen = c.lo_first > 0, c.lo_first < c.n
+        strong = c.n_all >= 2
+        lo_side_seen, hi_side_seen = c.lo_first > 0, c.lo_first < c.n_all
 
         def flag(condition: Any) -> Any:
             return case((and_(strong, condition), 1), else_=0)
@@ -348,9 +352,9 @@ class _Queries:
                 none,
             ).group_by(pp.month, pp.lo_t, pp.hi_t),
             # histogram: k = cross flows a person took part in, v1 = people with that many
-            select(
-                family("histogram"), pp.month, pp.lo_t, pp.hi_t, pp.n, func.count(), none, none
-            ).group_by(pp.month, pp.lo_t, pp.hi_t, pp.n),
+            select(family("histogram"), pp.month, pp.lo_t, pp.hi_t, pp.n, func.count(), none, none)
+            .where(pp.n > 0)
+            .group_by(pp.month, pp.lo_t, pp.hi_t, pp.n),
             # busiest: k = one of the two busiest people's cross flows
             select(family("busiest"), top.month, top.lo_t, top.hi_t, top.n, none, none, none),
             # between: v1 = cross flows between the two busiest people, counted once above each
