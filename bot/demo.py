@@ -307,6 +307,7 @@ def build_demo(database: Path, now: datetime) -> tuple[str, DemoResult]:
     Only a file an earlier demo stamped is replaced: anything else at that
     path may be someone's real data.
     """
+    from bot.demo_kpi_pulse import seed as seed_kpis_and_pulse
     from storage.db import make_engine, make_session_factory, transaction
     from storage.demo_file import is_demo_file, mark_as_demo
     from storage.migrate import upgrade
@@ -329,6 +330,15 @@ def build_demo(database: Path, now: datetime) -> tuple[str, DemoResult]:
             org = _create_org(session, now)
             added = log(session, *_flows(rng, org))
             asks = _asks(session, rng, org)
+            seed_kpis_and_pulse(
+                session,
+                rng,
+                workspace_id=org.workspace_id,
+                partnership_id=org.partnership_id,
+                teams={"Marketing": org.marketing, "IT": org.it},
+                people=org.people,
+                created=_CREATED,
+            )
     finally:
         engine.dispose()
     return url, DemoResult(database, org.workspace_id, org.partnership_id, added, asks)
@@ -337,6 +347,7 @@ def build_demo(database: Path, now: datetime) -> tuple[str, DemoResult]:
 def run_demo(database: Path, chart: Path, now: datetime, out: TextIO | None = None) -> int:
     from bot.chart import balance_chart
     from bot.digest import Month, compute_digest
+    from bot.digest_sections import sections_text
     from bot.digest_text import render_table
     from storage.db import make_engine, make_session_factory
 
@@ -371,6 +382,8 @@ def run_demo(database: Path, chart: Path, now: datetime, out: TextIO | None = No
     )
     print("", file=out)
     print(render_table(digest), file=out)
+    print("", file=out)
+    print(sections_text(digest.sections), file=out)
     print("", file=out)
     print(member_view, file=out)
     print("", file=out)

@@ -7,6 +7,7 @@ above its footer.
 from __future__ import annotations
 
 import calendar
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
@@ -41,7 +42,9 @@ def extra_sections(
 ) -> tuple[dict[str, Any], ...]:
     names = team_names(session, partnership_id)
     month_end = date(year, month, calendar.monthrange(year, month)[1])
-    people = [e.display_name for e in partnership_roster(session, partnership_id) if e.display_name]
+    roster = partnership_roster(session, partnership_id)
+    # Names and raw Slack ids of everyone in the partnership are removed from comments.
+    people = [e.display_name for e in roster if e.display_name] + [e.slack_user_id for e in roster]
     return (
         *kpi_section(session, partnership_id, month_end, names),
         *pulse_section(
@@ -53,3 +56,19 @@ def extra_sections(
             people,
         ),
     )
+
+
+def sections_text(sections: Sequence[dict[str, Any]]) -> str:
+    """The sections as plain text, for the terminal (`tandem demo`, `tandem digest`)."""
+    lines: list[str] = []
+    for block in sections:
+        texts = [block.get("text") or {}, *(block.get("elements") or [])]
+        for item in texts:
+            text = str(item.get("text") or "") if isinstance(item, dict) else ""
+            if text:
+                plain = text.replace("*", "").replace("&gt;", ">").replace("&lt;", "<")
+                plain = plain.replace("&amp;", "&").replace("\n> ", "\n  > ")
+                lines.append(
+                    plain[1:-1] if plain.startswith("_") and plain.endswith("_") else plain
+                )
+    return re.sub(r"(?m)^_(.*)_$", r"\1", "\n".join(lines))

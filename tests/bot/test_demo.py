@@ -27,6 +27,10 @@ def test_the_demo_builds_its_own_database_and_prints_the_digest(
     assert share is not None and int(share.group(1)) < 35  # Marketing takes more than it gives
     assert "Marketing hosts the next two shadowing rounds" in out
     assert "/tandem balance" in out
+    assert "Joint KPIs" in out and "Campaign launch lead time" in out
+    assert "How the collaboration feels" in out and "46 %" in out
+    assert "IT: 14 % effective, and IT gives 74 % of the help" in out
+    assert "UMKT03" not in out  # a raw id in a comment is removed like a name
     # The member's own view names the other team on both sides, as /tandem balance does.
     assert "You gave IT " in out and "IT gave you " in out and "You received" not in out
     # Seeded: a second run replaces the database and prints the same thing.
