@@ -227,3 +227,15 @@ def test_bad_kpi_input_changes_nothing(kpi_bot: Kpis) -> None:
         assert "Joint KPI" not in reply.split("\n")[0] or "added" not in reply
     assert _posts(fake.calls, "CJOINT") == []
     assert "You own no joint KPI" in kpi_bot.command("kpi", "UANA")
+
+
+def test_admins_add_the_kpi_and_pulse_rituals_with_their_defaults(kpi_bot: Kpis) -> None:
+    pulse = kpi_bot.command('admin ritual add "Marketing + IT" pulse', ADMIN)
+    assert "Added pulse" in pulse, pulse
+    # The partnership already has a KPI check-in ritual from the fixture.
+    again = kpi_bot.command('admin ritual add "Marketing + IT" kpi_checkin', ADMIN)
+    assert "already has a kpi_checkin ritual" in again or "already has a kpi checkin" in again
+    with kpi_bot.bot.services.sessions() as session:
+        kinds = {r.kind: r for r in ritual_store.list_active(session)}
+    assert kinds["pulse"].timezone == "member-local"
+    assert kinds["pulse"].cron == "0 15 20-31 * 1-5"
