@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.digest import Month, balance_timezone
+from bot.kpi.home import may_define, member_kpi_text
 from bot.kudos import month_bounds
 from bot.member_balance import OwnBalance
 from bot.ritual_changes import next_fire, schedule_words
@@ -115,6 +116,8 @@ def build_view(
     notice: str | None = None,
 ) -> dict[str, Any]:
     member = load_member_home(session, services, workspace_id, user_id, now)
+    if member is not None and (is_admin or may_define(session, workspace_id, user_id)):
+        member = replace(member, kpi_form=True)
     default_tz = services.settings.default_timezone
     admin = load_admin_home(session, workspace_id, now, default_tz) if is_admin else None
     # Before any setup, a member learns who can set Tandem up and what it will do.
@@ -153,6 +156,7 @@ def load_member_home(
         opted_out=frozenset(facts.opted_out),
         away_until=away,
         in_team=bool(facts.team_ids),
+        kpis=member_kpi_text(session, facts.member_id, today),
     )
 
 

@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from bot.admin import AdminCheck
 from bot.clock import utcnow
 from bot.commands import CommandRequest, Reply
+from bot.kpi import form
 from bot.kpi.service import KpiRequest, KpiService
 from bot.kpi.views import KUDOS_ACTION_ID
 from bot.kudos import KudosService, Refused
@@ -20,6 +21,7 @@ from bot.listeners.lazy import acked
 from bot.services import Services
 from bot.views.common import notice
 from bot.views.kudos import notice_modal
+from rituals.kpi_commands import AddKpi, CommandError, parse
 from rituals.slack_text import is_user_id, record_id
 from storage import kpis
 
@@ -86,8 +88,89 @@ def open_kudos(services: Services, client: WebClient, body: dict[str, Any]) -> N
         log.warning("kudos form for a KPI did not open: %s", exc.response.get("error"))
 
 
+def _allowed(
+    services: Services, is_admin: AdminCheck, client: WebClient, workspace_id: int, user_id: str
+) -> list[kpis.PartnershipInfo]:
+    """The partnerships this person may define KPIs for: all for admins, else those they lead."""
+    with services.sessions() as session:
+        every = kpis.partnerships(session, workspace_id)
+    if is_admin(client, user_id):
+        return every
+    return [p for p in every if user_id in p.leader_ids]
+
+
+def open_form(
+    services: Services, is_admin: AdminCheck, client: WebClient, body: dict[str, Any]
+) -> None:
+    user_id = str((body.get("user") or {}).get("id") or "")
+    trigger_id = str(body.get("trigger_id") or "")
+    if not is_user_id(user_id) or not trigger_id:
+        return
+    workspace_id = services.workspace_id(str((body.get("team") or {}).get("id") or ""))
+    allowed = _allowed(services, is_admin, client, workspace_id, user_id)
+    view = (
+        form.modal(allowed)
+        if allowed
+        else notice_modal("Only admins and the partnership's leaders can define joint KPIs.")
+    )
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as exc:
+        log.warning("KPI form did not open: %s", exc.response.get("error"))
+
+
+def submit_form(
+    services: Services,
+    service: KpiService,
+    is_admin: AdminCheck,
+    ack: Any,
+    client: WebClient,
+    body: dict[str, Any],
+) -> None:
+    """Recorded in the request: the form closes only once the KPI is stored."""
+    user_id = str((body.get("user") or {}).get("id") or "")
+    workspace_id = services.workspace_id(str((body.get("team") or {}).get("id") or ""))
+    allowed = (
+        _allowed(services, is_admin, client, workspace_id, user_id) if is_user_id(user_id) else []
+    )
+    read = form.command_text(body.get("view") or {}, allowed)
+    if isinstance(read, str):
+        ack(response_action="errors", errors={"name": read})
+        return
+    command = parse(read[1])
+    if not isinstance(command, AddKpi):
+        message = (
+            command.message if isinstance(command, CommandError) else "The form could not be read."
+        )
+        ack(response_action="errors", errors={"name": plain(message)})
+        return
+    added, message = service.add_checked(
+        KpiRequest(workspace_id, user_id, read[1], client), command
+    )
+    if not added:
+        ack(response_action="errors", errors={"name": plain(message)})
+        return
+    ack(response_action="update", view=notice_modal(message))
+
+
+def plain(message: str) -> str:
+    """A reply without mrkdwn, for a form's inline error (Slack shows it as plain text)."""
+    return message.replace("*", "").replace("`", "")[:300]
+
+
 def register(app: App, services: Services) -> None:
+    is_admin = AdminCheck(services.settings.admin_user_ids)
+    service = service_for(services)
+
     def kudos_for_kpi(body, client) -> None:  # type: ignore[no-untyped-def]
         open_kudos(services, client, body)
 
+    def kpi_form(body, client) -> None:  # type: ignore[no-untyped-def]
+        open_form(services, is_admin, client, body)
+
+    def add_from_form(ack, body, client) -> None:  # type: ignore[no-untyped-def]
+        submit_form(services, service, is_admin, ack, client, body)
+
     app.action(KUDOS_ACTION_ID)(**acked(kudos_for_kpi))
+    app.action(form.OPEN_ACTION_ID)(**acked(kpi_form))
+    app.view(form.CALLBACK_ID)(add_from_form)

@@ -79,27 +79,31 @@ class KpiService:
             return member_list(states, self._today(member.tz, now), teams)
 
     def add(self, req: KpiRequest, cmd: AddKpi) -> str:
+        return self.add_checked(req, cmd)[1]
+
+    def add_checked(self, req: KpiRequest, cmd: AddKpi) -> tuple[bool, str]:
+        """(added, what to tell the person)."""
         now = self._clock()
         with transaction(self._sessions) as session:
             found = _pick_partnership(session, req.workspace_id, req.user_id, cmd.partnership)
             if isinstance(found, str):
-                return found
+                return False, found
             allowed = req.user_id in found.leader_ids or self._is_admin(req.client, req.user_id)
             if not allowed:
-                return "Only admins and the partnership's leaders can define joint KPIs."
+                return False, "Only admins and the partnership's leaders can define joint KPIs."
             people = known_people(session, req.workspace_id, found.id, cmd.owner_ids)
             strangers = [u for u in cmd.owner_ids if u not in people or people[u].team_id is None]
             if strangers:
-                return "Owners must be in one of the partnership's teams; not: " + ", ".join(
+                return False, "Owners must be in one of the partnership's teams; not: " + ", ".join(
                     f"<@{u}>" for u in strangers
                 )
             if len({people[u].team_id for u in cmd.owner_ids}) < 2:
-                return "A joint KPI needs owners from at least two teams of the partnership."
+                return False, "A joint KPI needs owners from at least two teams of the partnership."
             today = now.date()
             goal = Goal(cmd.baseline, cmd.target, today, cmd.target_date, cmd.direction)
             problem = validate_goal(goal)
             if problem:
-                return problem
+                return False, problem
             new = kpis.NewKpi(
                 workspace_id=req.workspace_id,
                 partnership_id=found.id,
@@ -117,7 +121,7 @@ class KpiService:
             try:
                 kpi_id = kpis.add_kpi(session, new, now)
             except kpis.KpiNameTaken:
-                return f"{found.name} already has a KPI named `{escape(cmd.name)}`."
+                return False, f"{found.name} already has a KPI named `{escape(cmd.name)}`."
             audit.record(
                 session,
                 workspace_id=req.workspace_id,
@@ -139,7 +143,7 @@ class KpiService:
                 now=now,
             )
             queue_board(session, req.workspace_id, found.id, found.channel_id, today, now)
-        return (
+        return True, (
             f"Joint KPI *{escape(cmd.name)}* added to {escape(found.name)}: owners are prompted "
             f"{cmd.cadence.value}, and the board in <#{found.channel_id}> shows it."
         )

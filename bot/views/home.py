@@ -30,6 +30,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.kpi.home import form_button
 from bot.member_balance import OwnBalance
 from bot.views.setup import admin_invitation, member_before_setup
 from bot.views.shadowing import PairStatus, pair_status_message, slack_time
@@ -106,6 +107,8 @@ class MemberHome:
     opted_out: frozenset[str]
     away_until: date | None  # only while it lasts
     in_team: bool
+    kpis: str = ""  # the member's joint KPIs, already escaped (bot/kpi/home.py)
+    kpi_form: bool = False  # an admin or a partnership's leader: may define joint KPIs
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +148,8 @@ def home_view(
         blocks += member_before_setup(before_setup)
     else:
         blocks += member_blocks(member)
+        if member is not None and member.kpi_form:
+            blocks.append(form_button())
     if admin is not None:
         blocks += admin_blocks(admin, MAX_BLOCKS - len(blocks))
     return View(type="home", blocks=blocks).to_dict()
@@ -169,6 +174,8 @@ def member_blocks(member: MemberHome | None) -> list[Block]:
     blocks.append(_section(_standup_text(member)))
     blocks.append(_section(_shadowing_text(member.shadowing)))
     blocks.append(_section(_month_text(member)))
+    if member.kpis:
+        blocks.append(_section(member.kpis))
     blocks.append(_section("*Rituals you take part in*"))
     blocks.append(_switches(member))
     blocks += _away(member)

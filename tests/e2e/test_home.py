@@ -264,6 +264,7 @@ def test_toggles_change_the_opt_outs_and_refresh_the_home(world: HomeWorld) -> N
     taking_part = [
         {"value": "standup", "text": {"type": "plain_text", "text": "Joint standups"}},
         {"value": "kudos_prompt", "text": {"type": "plain_text", "text": "Weekly kudos prompt"}},
+        {"value": "pulse", "text": {"type": "plain_text", "text": "Monthly collaboration pulse"}},
     ]
     view = world.act_and_wait(
         "home_rituals", user_id="UM1", type="checkboxes", selected_options=taking_part
@@ -274,6 +275,7 @@ def test_toggles_change_the_opt_outs_and_refresh_the_home(world: HomeWorld) -> N
     assert {o["value"] for o in switches["elements"][0]["initial_options"]} == {
         "standup",
         "kudos_prompt",
+        "pulse",
     }
 
     view = world.act_and_wait(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -74,6 +75,7 @@ class Kpis:
 def kpi_bot(bot: RunningBot, monkeypatch: pytest.MonkeyPatch) -> Iterator[Kpis]:
     clock = Clock(MONDAY)
     monkeypatch.setattr("bot.kpi.listeners.utcnow", clock)
+    monkeypatch.setattr("bot.listeners.home.utcnow", clock)
     fake = bot.fake
     people = [
         ("UANA", "Europe/London"),
@@ -239,3 +241,68 @@ def test_admins_add_the_kpi_and_pulse_rituals_with_their_defaults(kpi_bot: Kpis)
         kinds = {r.kind: r for r in ritual_store.list_active(session)}
     assert kinds["pulse"].timezone == "member-local"
     assert kinds["pulse"].cron == "0 15 20-31 * 1-5"
+
+
+def _publishes(kpi_bot: Kpis, user_id: str) -> list[dict[str, object]]:
+    return [
+        dict(c.json_param("view"))
+        for c in kpi_bot.bot.fake.calls_to("views.publish")
+        if c.params.get("user_id") == user_id
+    ]
+
+
+def _open_home(kpi_bot: Kpis, user_id: str) -> str:
+    before = len(_publishes(kpi_bot, user_id))
+    event = {"type": "app_home_opened", "user": user_id, "channel": "DHOME", "tab": "home"}
+    assert kpi_bot.bot.slack.event(event).status == 200
+    for _ in range(50):
+        kpi_bot.drain()
+        if len(_publishes(kpi_bot, user_id)) > before:
+            break
+        time.sleep(0.05)  # the event is handled after its ack; poll a bounded number of times
+    return json.dumps(_publishes(kpi_bot, user_id)[-1])
+
+
+def test_app_home_form_defines_a_kpi_and_owners_see_it_at_home(kpi_bot: Kpis) -> None:
+    from bot.kpi.form import CALLBACK_ID, OPEN_ACTION_ID
+    from tests.fakes.signed import view_submission_payload
+
+    fake = kpi_bot.bot.fake
+    assert OPEN_ACTION_ID in _open_home(kpi_bot, "ULEAD")  # a leader gets the button
+    assert OPEN_ACTION_ID not in _open_home(kpi_bot, "UBEN")  # a member does not
+
+    opened = len(fake.calls_to("views.open"))
+    payload = block_actions_payload(OPEN_ACTION_ID, None, user_id="ULEAD", channel_id=None)
+    assert kpi_bot.bot.slack.interaction(payload).status == 200
+    modal = fake.wait_for("views.open", count=opened + 1)[opened].json_param("view")
+    assert modal["callback_id"] == CALLBACK_ID
+
+    def submit(owners: list[str], name: str = "Lead time") -> dict[str, object]:
+        values = {
+            "name": {"value": {"type": "plain_text_input", "value": name}},
+            "unit": {"value": {"type": "plain_text_input", "value": "days"}},
+            "direction": {
+                "value": {"type": "radio_buttons", "selected_option": {"value": "lower"}}
+            },
+            "baseline": {"value": {"type": "plain_text_input", "value": "10"}},
+            "target": {"value": {"type": "plain_text_input", "value": "2"}},
+            "by": {"value": {"type": "datepicker", "selected_date": "2026-06-01"}},
+            "cadence": {"value": {"type": "radio_buttons", "selected_option": {"value": "weekly"}}},
+            "owners": {"value": {"type": "multi_users_select", "selected_users": owners}},
+        }
+        sent = view_submission_payload(
+            CALLBACK_ID, values, user_id="ULEAD", private_metadata=modal["private_metadata"]
+        )
+        response = kpi_bot.bot.slack.interaction(sent)
+        assert response.status == 200
+        return dict(response.json())
+
+    refused = submit(["UANA", "UBEN"])  # both from Marketing
+    assert refused["response_action"] == "errors"
+    assert "two teams" in json.dumps(refused)
+    added = submit(["UANA", "UIVY"])
+    assert added["response_action"] == "update" and "added" in json.dumps(added)
+    kpi_bot.drain()
+    home = _open_home(kpi_bot, "UIVY")
+    assert "Your joint KPIs" in home and "Lead time" in home
+    assert "Your joint KPIs" not in _open_home(kpi_bot, "UBEN")
