@@ -3,12 +3,13 @@
 Anonymous by construction: an answer is stored with its team and month
 only. Results for a team are shown only when at least MIN_GROUP members of
 that team answered; free-text comments only when at least MIN_COMMENTS
-exist, and then sorted (so their order says nothing about who wrote when)
-with mentions and known names removed.
+exist, and then shuffled by a hash of their text (so their order says nothing
+about who wrote when) with mentions and known names removed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -52,11 +53,20 @@ def valid_score(raw: str) -> int | None:
     return int(raw) if raw in {"1", "2", "3", "4", "5"} else None
 
 
-def scrub(text: str, names: Iterable[str]) -> str:
+def names_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
+    """One pattern for every name (longest first), built once for all the comments."""
+    unique = sorted({n.strip() for n in names if len(n.strip()) >= 2}, key=len, reverse=True)
+    if not unique:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, unique)) + r")(?!\w)", re.I)
+
+
+def scrub(text: str, names: Iterable[str] | re.Pattern[str] | None) -> str:
     """The comment with Slack mentions, @words and the given names removed."""
+    pattern = names if isinstance(names, re.Pattern) or names is None else names_pattern(names)
     cleaned = _MENTION.sub(REMOVED, text)
-    for name in sorted({n for n in names if len(n) >= 2}, key=len, reverse=True):
-        cleaned = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", REMOVED, cleaned, flags=re.I)
+    if pattern is not None:
+        cleaned = pattern.sub(REMOVED, cleaned)
     return cleaned.strip()[:MAX_COMMENT]
 
 
@@ -92,13 +102,30 @@ def team_pulse(
 
 
 def visible_comments(
-    comments: Sequence[str], names: Iterable[str], *, min_comments: int = MIN_COMMENTS
+    comments: Sequence[str],
+    names: Iterable[str],
+    *,
+    min_comments: int = MIN_COMMENTS,
+    limit: int | None = None,
 ) -> list[str]:
-    """Comments leaders may read: none below the minimum, else scrubbed and sorted."""
-    kept = [c for c in (scrub(c, names) for c in comments) if c and c != REMOVED]
-    if len(kept) < min_comments:
+    """Comments leaders may read: none below the minimum, else shuffled and scrubbed.
+
+    The shuffle orders comments by a hash of their text, so the order depends
+    on the words alone, never on who answered or when; only the comments
+    shown (`limit`) are scrubbed.
+    """
+    written = [c for c in comments if c.strip()]
+    if len(written) < min_comments:
         return []
-    return sorted(kept, key=str.casefold)
+    pattern = names_pattern(names)
+    shown: list[str] = []
+    for comment in sorted(written, key=lambda c: hashlib.sha256(c.encode()).digest()):
+        cleaned = scrub(comment, pattern)
+        if cleaned and cleaned != REMOVED:
+            shown.append(cleaned)
+        if limit is not None and len(shown) >= limit:
+            break
+    return shown
 
 
 def trend(now: int | None, before: int | None) -> str:

@@ -5,7 +5,7 @@ response rate and the trend against the previous pulse, with the study's
 46 % as a reference; then perception beside behaviour ("IT: 38 % effective,
 and IT gives 74 % of the help") and a next step reading both. A team with
 fewer than 5 answers shows no result; comments appear only when a team has
-at least 5, sorted, with mentions and names removed. No line names a person.
+at least 5, shuffled, with mentions and names removed. No line names a person.
 """
 
 from __future__ import annotations
@@ -98,8 +98,11 @@ def section_blocks(
             steps.append("• " + escape(step))
     comments: list[str] = []
     for c in counts:
-        shown = visible_comments(c.comments, scrub_names)
-        if len(shown) >= MIN_COMMENTS and results.get(c.team_id) and results[c.team_id].shown:
+        result = results.get(c.team_id)
+        if result is None or not result.shown:
+            continue
+        shown = visible_comments(c.comments, scrub_names, limit=_MAX_COMMENTS_SHOWN)
+        if shown:
             comments.append(
                 f"*{escape(names.get(c.team_id, 'A team'))}* said:\n"
                 + "\n".join(
@@ -121,7 +124,7 @@ def section_blocks(
             elements=[
                 MarkdownTextObject(
                     text=f"Answers are stored by team and month only; a team's result needs {MIN_GROUP} "
-                    f"answers and its comments {MIN_COMMENTS}, shown sorted with names removed."
+                    f"answers and its comments {MIN_COMMENTS}, shown shuffled with names removed."
                 )
             ]
         )

@@ -46,7 +46,8 @@ def test_comments_need_five_and_lose_mentions_and_names() -> None:
     assert visible_comments(raw[:4], names=["Ana"]) == []
     shown = visible_comments(raw, names=["Ana"])
     assert len(shown) == 5
-    assert shown == sorted(shown, key=str.casefold)
+    assert visible_comments(list(reversed(raw)), names=["Ana"]) == shown  # order: the words alone
+    assert len(visible_comments(raw, names=["Ana"], limit=2)) == 2
     joined = " ".join(shown)
     for leaked in ("U123ABC", "Ana", "bob", "<!channel>"):
         assert leaked not in joined
