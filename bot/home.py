@@ -34,6 +34,7 @@ from bot.digest import Month, balance_timezone
 from bot.kpi.home import may_define, member_kpi_text
 from bot.kudos import month_bounds
 from bot.member_balance import OwnBalance
+from bot.pulse.home import member_pulse_text
 from bot.ritual_changes import next_fire, schedule_words
 from bot.services import Services
 from bot.shadowing import next_round_at
@@ -157,6 +158,7 @@ def load_member_home(
         away_until=away,
         in_team=bool(facts.team_ids),
         kpis=member_kpi_text(session, facts.member_id, today),
+        pulse=member_pulse_text(session, workspace_id, user_id, facts.team_ids),
     )
 
 

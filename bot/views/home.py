@@ -109,6 +109,7 @@ class MemberHome:
     in_team: bool
     kpis: str = ""  # the member's joint KPIs, already escaped (bot/kpi/home.py)
     kpi_form: bool = False  # an admin or a partnership's leader: may define joint KPIs
+    pulse: str = ""  # the member's team's last closed pulse, already escaped (bot/pulse/home.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +177,8 @@ def member_blocks(member: MemberHome | None) -> list[Block]:
     blocks.append(_section(_month_text(member)))
     if member.kpis:
         blocks.append(_section(member.kpis))
+    if member.pulse:
+        blocks.append(_section(member.pulse))
     blocks.append(_section("*Rituals you take part in*"))
     blocks.append(_switches(member))
     blocks += _away(member)

@@ -8,6 +8,7 @@ Marketing's result and comments and nothing of IT's but that it is hidden.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -97,6 +98,7 @@ class Pulse:
 def pulse_bot(bot: RunningBot, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pulse]:
     clock = Clock(START)
     monkeypatch.setattr("bot.pulse.listeners.utcnow", clock)
+    monkeypatch.setattr("bot.listeners.home.utcnow", clock)
     for uid in [*MARKETING, *IT, "ULEAD"]:
         bot.fake.add_user(uid, name=NAMES.get(uid, "lead"), tz="Europe/London")
     bot.fake.add_channel("CJOINT", "mkt-it", MARKETING + IT)
@@ -208,3 +210,32 @@ def test_ask_answer_edit_close_and_digest_keep_people_out_of_sight(pulse_bot: Pu
     for uid in MARKETING + IT:
         assert uid not in text and NAMES[uid] not in text
     assert "<!channel>" not in text and "@someone" not in text
+
+
+def test_members_see_their_teams_result_once_the_pulse_closed(pulse_bot: Pulse) -> None:
+    pulse_bot.tick(MONDAY_30)
+    round_id = _dms(pulse_bot.bot.fake.calls, "UM1")[0].json_param("blocks")[1]["elements"][0][
+        "value"
+    ]
+    for uid in MARKETING[:5]:
+        pulse_bot.submit(uid, round_id, "4")
+    assert "Your team's collaboration pulse" not in _home(pulse_bot, "UM1")  # still open
+    pulse_bot.tick(DIGEST_AT)
+    assert "Marketing, 2026-03: 100 % rated the collaboration effective" in _home(pulse_bot, "UM1")
+    assert "IT, 2026-03: fewer than 5 answers" in _home(pulse_bot, "UI1")
+
+
+def _home(pulse_bot: Pulse, user_id: str) -> str:
+    fake = pulse_bot.bot.fake
+    before = len([c for c in fake.calls_to("views.publish") if c.params.get("user_id") == user_id])
+    event = {"type": "app_home_opened", "user": user_id, "channel": "DHOME", "tab": "home"}
+    assert pulse_bot.bot.slack.event(event).status == 200
+    for _ in range(50):  # the Home is built after the ack: a bounded number of polls
+        pulse_bot.tick(pulse_bot.clock.now)
+        published = [
+            c for c in fake.calls_to("views.publish") if c.params.get("user_id") == user_id
+        ]
+        if len(published) > before:
+            return json.dumps(published[-1].json_param("view"), ensure_ascii=False)
+        time.sleep(0.05)
+    raise AssertionError("no Home was published")
