@@ -53,7 +53,9 @@ STARTER_KINDS = (
     RitualKind.DIGEST,
 )
 # Prompts to each member go out at their own local time; a round or a digest is one moment.
-MEMBER_LOCAL_KINDS = frozenset({RitualKind.STANDUP, RitualKind.KUDOS_PROMPT, RitualKind.PULSE})
+MEMBER_LOCAL_KINDS = frozenset(
+    {RitualKind.STANDUP, RitualKind.KUDOS_PROMPT, RitualKind.PULSE, RitualKind.KPI_CHECKIN}
+)
 STALE_MESSAGE = (
     "This ritual was changed by someone else meanwhile; close and reopen it to see their change."
 )

@@ -1,15 +1,17 @@
 """The KPI check-in ritual's builder: prompts, one reminder, and the board's weekly refresh.
 
-The ritual fires twice a week by default (Monday and Thursday, 10:00). For
-each KPI without a check-in in its current period (ISO week or month), the
-first firing in the period DMs every owner; a later firing at least a day
-after the prompts sends the one reminder; after that the KPI shows as
-missing on the board. Owners who are away are not prompted.
+The ritual fires twice a week by default (Monday and Thursday, 10:00 in each
+owner's own time). For each KPI without a check-in in its current period
+(ISO week or month, in the owner's calendar), the first firing in the period
+DMs the owner; a later firing at least a day after the prompt sends the one
+reminder; after that the KPI shows as missing on the board. Owners who are
+away are not prompted. A ritual kept in one zone (or run by hand) prompts
+every owner at once.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -39,38 +41,62 @@ def build_checkins(
 ) -> None:
     if not occurrences:
         return
-    zone, _ = zone_or_default(occurrences[-1].tz, ritual.timezone)
-    today = now.astimezone(zone).date()
-    present = {
-        e.member_id
-        for e in partnership_roster(session, ritual.partnership_id)
-        if e.active and (e.away_until is None or e.away_until < today)
-    }
-    states = kpis.states(session, partnership_id=ritual.partnership_id)
-    calls: list[OutboundCall] = []
-    for state in states:
-        period = period_of(state.cadence, today)
-        if state.latest_period == period or today > state.goal.target_date:
-            continue
-        owners = [o for o in state.owners if o.member_id in present]
-        prompts = [prompt_key(state.id, period, o.member_id) for o in owners]
-        reminders = [reminder_key(state.id, period, o.member_id) for o in owners]
-        queued = kpis.outbox_keys_since(session, prompts + reminders)
-        prompted = [queued[k] for k in prompts if k in queued]
-        if not prompted:
-            message, keys = prompt(state, reminder=False), prompts
-        elif any(k in queued for k in reminders) or now - min(prompted) < REMIND_AFTER:
-            continue
+    roster = {e.member_id: e for e in partnership_roster(session, ritual.partnership_id)}
+    # Whose turn it is, with their local date: one member per member-local occurrence,
+    # every owner at once when the ritual fires in one zone (or is run by hand).
+    everyone: date | None = None
+    local_days: dict[int, date] = {}
+    for occurrence in occurrences:
+        zone, _ = zone_or_default(occurrence.tz, ritual.timezone)
+        day = occurrence.fire_at.astimezone(zone).date()
+        if occurrence.member_id is None:
+            everyone = day
         else:
-            message, keys = prompt(state, reminder=True), reminders
-        calls += [
-            OutboundCall(
-                key,
-                "chat.postMessage",
-                {"channel": o.slack_user_id, **message},
-                channel_key=o.slack_user_id,
+            local_days[occurrence.member_id] = day
+
+    def today_of(member_id: int) -> date | None:
+        entry = roster.get(member_id)
+        if entry is None or not entry.active:
+            return None
+        day = local_days.get(member_id, everyone)
+        if day is None or (entry.away_until is not None and entry.away_until >= day):
+            return None
+        return day
+
+    calls: list[OutboundCall] = []
+    for state in kpis.states(session, partnership_id=ritual.partnership_id):
+        due = [(o, day) for o in state.owners if (day := today_of(o.member_id)) is not None]
+        due = [(o, day) for o, day in due if day <= state.goal.target_date]
+        due = [(o, day) for o, day in due if state.latest_period != period_of(state.cadence, day)]
+        if not due:
+            continue
+        keys = {
+            o.member_id: (
+                prompt_key(state.id, period_of(state.cadence, day), o.member_id),
+                reminder_key(state.id, period_of(state.cadence, day), o.member_id),
             )
-            for key, o in zip(keys, owners, strict=True)
-        ]
+            for o, day in due
+        }
+        queued = kpis.outbox_keys_since(session, [k for pair in keys.values() for k in pair])
+        for owner, _ in due:
+            first, second = keys[owner.member_id]
+            if first not in queued:
+                key, message = first, prompt(state, reminder=False)
+            elif second not in queued and now - queued[first] >= REMIND_AFTER:
+                key, message = second, prompt(state, reminder=True)
+            else:
+                continue
+            calls.append(
+                OutboundCall(
+                    key,
+                    "chat.postMessage",
+                    {"channel": owner.slack_user_id, **message},
+                    channel_key=owner.slack_user_id,
+                )
+            )
     enqueue(session, calls, now, ritual.workspace_id)
-    queue_board(session, ritual.workspace_id, ritual.partnership_id, ritual.channel_id, today, now)
+    zone, _ = zone_or_default(ritual.timezone, "UTC")
+    board_day = now.astimezone(zone).date() if everyone is None else everyone
+    queue_board(
+        session, ritual.workspace_id, ritual.partnership_id, ritual.channel_id, board_day, now
+    )

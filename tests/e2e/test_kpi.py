@@ -306,3 +306,25 @@ def test_app_home_form_defines_a_kpi_and_owners_see_it_at_home(kpi_bot: Kpis) ->
     home = _open_home(kpi_bot, "UIVY")
     assert "Your joint KPIs" in home and "Lead time" in home
     assert "Your joint KPIs" not in _open_home(kpi_bot, "UBEN")
+
+
+def test_member_local_check_ins_reach_each_owner_at_their_own_ten_oclock(kpi_bot: Kpis) -> None:
+    fake = kpi_bot.bot.fake
+    with transaction(kpi_bot.bot.services.sessions) as session:
+        [ritual] = ritual_store.list_active(session)
+        ritual_store.delete(session, ritual.id)
+        ritual_store.create(
+            session,
+            partnership_id=ritual.partnership_id,
+            kind=RitualKind.KPI_CHECKIN,
+            cron="0 10 * * 1,4",
+            timezone="member-local",
+            now=MONDAY - timedelta(days=1),
+        )
+    kpi_bot.clock.now = MONDAY - timedelta(days=1)
+    kpi_bot.command(ADD, "ULEAD")
+    kpi_bot.tick(datetime(2026, 3, 9, 4, 30, 5, tzinfo=UTC))  # 10:00 in Kolkata
+    assert len(_posts(fake.calls, "UIVY")) == 1 and _posts(fake.calls, "UANA") == []
+    kpi_bot.tick(PROMPT_AT)  # 10:00 in London
+    assert len(_posts(fake.calls, "UANA")) == 1 and len(_posts(fake.calls, "UIVY")) == 1
+    assert _posts(fake.calls, "UBEN") == []  # not an owner
