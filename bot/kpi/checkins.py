@@ -65,9 +65,13 @@ def build_checkins(
 
     calls: list[OutboundCall] = []
     for state in kpis.states(session, partnership_id=ritual.partnership_id):
-        due = [(o, day) for o in state.owners if (day := today_of(o.member_id)) is not None]
-        due = [(o, day) for o, day in due if day <= state.goal.target_date]
-        due = [(o, day) for o, day in due if state.latest_period != period_of(state.cadence, day)]
+        due: list[tuple[kpis.Owner, date]] = []
+        for owner in state.owners:
+            local = today_of(owner.member_id)
+            if local is None or local > state.goal.target_date:
+                continue
+            if state.latest_period != period_of(state.cadence, local):
+                due.append((owner, local))
         if not due:
             continue
         keys = {

@@ -98,8 +98,8 @@ def section_blocks(
             steps.append("• " + escape(step))
     comments: list[str] = []
     for c in counts:
-        result = results.get(c.team_id)
-        if result is None or not result.shown:
+        shown_team = results.get(c.team_id)
+        if shown_team is None or not shown_team.shown:
             continue
         shown = visible_comments(c.comments, scrub_names, limit=_MAX_COMMENTS_SHOWN)
         if shown:
