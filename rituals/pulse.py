@@ -49,6 +49,14 @@ def second_to_last_working_day(year: int, month: int) -> date:
         day -= timedelta(days=1)
 
 
+def last_working_day(year: int, month: int) -> date:
+    """The pulse's reminder day: the month's last Monday-Friday."""
+    day = date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
 def valid_score(raw: str) -> int | None:
     return int(raw) if raw in {"1", "2", "3", "4", "5"} else None
 

@@ -31,9 +31,10 @@ def question(other_team: str) -> str:
     return f"How effective was our collaboration with {other_team} this month?"
 
 
-def ask_message(round_id: int, other_team: str) -> dict[str, Any]:
+def ask_message(round_id: int, other_team: str, *, reminder: bool = False) -> dict[str, Any]:
+    opening = "A reminder: the pulse closes at the end of the month." if reminder else ":wave:"
     text = (
-        f":wave: Two quick questions about working with {escape(other_team)}. Your answer is "
+        f"{opening} Two quick questions about working with {escape(other_team)}. Your answer is "
         "stored with your team and the month only, never your name; leaders see a team's "
         "result only when at least 5 people answered."
     )

@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from slack_sdk import WebClient
@@ -187,6 +187,14 @@ def test_ask_answer_edit_close_and_digest_keep_people_out_of_sight(pulse_bot: Pu
     with pulse_bot.bot.services.sessions() as session:
         assert session.scalar(select(func.count()).select_from(PulseAnswer)) == 9
         assert session.scalar(select(func.count()).select_from(PulseRespondent)) == 9
+
+    # The last working day: one reminder, only to those asked who have not answered.
+    pulse_bot.tick(MONDAY_30 + timedelta(days=1))
+    assert len(_dms(fake.calls, "UI4")) == 2
+    assert "A reminder" in json.dumps(_dms(fake.calls, "UI4")[1].json_param("blocks"))
+    assert all(len(_dms(fake.calls, u)) == 1 for u in MARKETING + IT[:3])
+    pulse_bot.tick(MONDAY_30 + timedelta(days=1, minutes=1))
+    assert len(_dms(fake.calls, "UI4")) == 2
 
     # The month ends; the digest closes the round and reports it.
     pulse_bot.tick(DIGEST_AT)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from bot.pulse.asking import _to_ask
 from storage.occurrences import WonOccurrence
@@ -41,8 +41,11 @@ def test_only_present_members_on_their_pulse_day_are_asked() -> None:
         _entry(5, away_until=date(2026, 3, 29)),  # back the day before
     ]
     fired = [_fired(m, MONDAY_30) for m in range(1, 6)]
-    assert [(e.member_id, month) for e, month in _to_ask(roster, fired, "UTC")] == [
-        (1, "2026-03"),
-        (5, "2026-03"),
+    assert [(e.member_id, m, r) for e, m, r in _to_ask(roster, fired, "UTC")] == [
+        (1, "2026-03", False),
+        (5, "2026-03", False),
     ]
     assert _to_ask(roster, [_fired(1, FRIDAY_27)], "UTC") == []
+    # The last working day is the reminder day.
+    [(entry, _, remind)] = _to_ask(roster, [_fired(1, MONDAY_30 + timedelta(days=1))], "UTC")
+    assert entry.member_id == 1 and remind
