@@ -103,6 +103,7 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
         compute_digest,
         find_partnership,
     )
+    from bot.digest_sections import sections_text
     from bot.digest_text import render_table
     from storage.db import make_engine, make_session_factory
 
@@ -133,6 +134,8 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
             print(json.dumps(digest.as_dict(), indent=2, ensure_ascii=False))
         else:
             print(render_table(digest))
+            if digest.sections:
+                print("\n" + sections_text(digest.sections))
         if args.chart:
             args.chart.write_bytes(balance_chart(digest))
             print(f"chart written to {args.chart}", file=notes)
