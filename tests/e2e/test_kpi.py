@@ -185,6 +185,9 @@ def test_define_prompt_remind_check_in_board_in_place_and_celebrate(kpi_bot: Kpi
     text = json.dumps(celebration.json_param("blocks"))
     assert "<@UANA>" in text and "<@UIVY>" in text and "Marketing" in text and "IT" in text
     assert KUDOS_ACTION_ID in text
+    # `/tandem kpi` lists the member's KPIs with where they stand.
+    listed = kpi_bot.command("kpi", "UANA")
+    assert "Lead time" in listed and "8 days of 2 days" in listed
     # The same value again celebrates nothing new and leaves the board as it was.
     kpi_bot.command('kpi update "Lead time" 8 same', "UANA")
     assert len([c for c in fake.calls if ":tada:" in json.dumps(c.params.get("blocks", ""))]) == 1
