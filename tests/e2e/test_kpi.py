@@ -258,12 +258,13 @@ def _open_home(kpi_bot: Kpis, user_id: str) -> str:
     before = len(_publishes(kpi_bot, user_id))
     event = {"type": "app_home_opened", "user": user_id, "channel": "DHOME", "tab": "home"}
     assert kpi_bot.bot.slack.event(event).status == 200
-    for _ in range(50):
+    for _ in range(200):  # the event is handled after its ack: a bounded number of polls
         kpi_bot.drain()
-        if len(_publishes(kpi_bot, user_id)) > before:
-            break
-        time.sleep(0.05)  # the event is handled after its ack; poll a bounded number of times
-    return json.dumps(_publishes(kpi_bot, user_id)[-1])
+        published = _publishes(kpi_bot, user_id)
+        if len(published) > before:
+            return json.dumps(published[-1])
+        time.sleep(0.05)
+    raise AssertionError("no Home was published")
 
 
 def test_app_home_form_defines_a_kpi_and_owners_see_it_at_home(kpi_bot: Kpis) -> None:

@@ -238,7 +238,7 @@ def _home(pulse_bot: Pulse, user_id: str) -> str:
     before = len([c for c in fake.calls_to("views.publish") if c.params.get("user_id") == user_id])
     event = {"type": "app_home_opened", "user": user_id, "channel": "DHOME", "tab": "home"}
     assert pulse_bot.bot.slack.event(event).status == 200
-    for _ in range(50):  # the Home is built after the ack: a bounded number of polls
+    for _ in range(200):  # the Home is built after the ack: a bounded number of polls
         pulse_bot.tick(pulse_bot.clock.now)
         published = [
             c for c in fake.calls_to("views.publish") if c.params.get("user_id") == user_id
