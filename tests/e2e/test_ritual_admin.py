@@ -484,7 +484,8 @@ def test_add_a_ritual_from_the_home_tab(world: HomeWorld) -> None:
     modal = open_form(world, "ritual_add", str(world.partnership))
     assert modal["callback_id"] == ADD_CALLBACK
     kinds = block(modal, KIND_BLOCK)["element"]["options"]
-    assert [k["value"] for k in kinds] == ["digest"]  # the others exist already
+    # The others exist already.
+    assert [k["value"] for k in kinds] == ["digest", "kpi_checkin", "pulse"]
     values = values_of(modal)
     values[KIND_BLOCK]["ritual_form_kind"]["selected_option"] = kinds[0]
     set_text(values, TIMEZONE_BLOCK, "Nowhere/Special")

@@ -292,17 +292,20 @@ class Expected:
 
 def expected(org: Organisation, a: int, b: int, start: datetime, end: datetime) -> Expected:
     month = [r for r in org.rows if start <= r.at < end]
-    flows = [
+    # Contacts: flows and co-deliveries; co-delivery makes ties, never give/take.
+    contacts = [
         r
         for r in month
-        if r.kind in FLOW_KINDS
+        if (r.kind in FLOW_KINDS or r.kind is K.CO_DELIVERY)
         and r.beneficiary is not None
         and r.beneficiary_team is not None
         and r.provider != r.beneficiary
     ]
+    flows = [r for r in contacts if r.kind in FLOW_KINDS]
     cross = [r for r in flows if {r.provider_team, r.beneficiary_team} == {a, b}]
+    cross_contacts = [r for r in contacts if {r.provider_team, r.beneficiary_team} == {a, b}]
     internal = [
-        r for r in flows if r.provider_team == r.beneficiary_team and r.provider_team in (a, b)
+        r for r in contacts if r.provider_team == r.beneficiary_team and r.provider_team in (a, b)
     ]
     a_to_b = sum(1 for r in cross if r.provider_team == a)
     b_to_a = len(cross) - a_to_b
@@ -314,15 +317,18 @@ def expected(org: Organisation, a: int, b: int, start: datetime, end: datetime) 
     crossing = nx.MultiGraph()
     for r in cross:
         crossing.add_edge(r.provider, r.beneficiary)
+    touched = nx.MultiGraph()
+    for r in cross_contacts:
+        touched.add_edge(r.provider, r.beneficiary)
     tied: dict[int, set[int]] = {a: set(), b: set()}
-    for r in cross:
+    for r in cross_contacts:
         assert r.beneficiary is not None and r.beneficiary_team is not None
-        if crossing.number_of_edges(r.provider, r.beneficiary) >= 2:
+        if touched.number_of_edges(r.provider, r.beneficiary) >= 2:
             tied[r.provider_team].add(r.provider)
             tied[r.beneficiary_team].add(r.beneficiary)
     inside = nx.Graph()
     inside.add_edges_from((r.provider, r.beneficiary) for r in internal)
-    external_ties = nx.Graph(crossing).number_of_edges()
+    external_ties = nx.Graph(touched).number_of_edges()
     internal_ties = inside.number_of_edges()
     possible_inside = size_a * (size_a - 1) / 2 + size_b * (size_b - 1) / 2
     d_ext = min(1.0, external_ties / (size_a * size_b)) if size_a * size_b else 0.0
