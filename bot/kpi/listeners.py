@@ -17,7 +17,7 @@ from bot.kpi import form
 from bot.kpi.service import KpiRequest, KpiService
 from bot.kpi.views import KUDOS_ACTION_ID
 from bot.kudos import KudosService, Refused
-from bot.listeners.lazy import acked
+from bot.listeners.answered import answered
 from bot.services import Services
 from bot.views.common import notice
 from bot.views.kudos import notice_modal
@@ -171,6 +171,6 @@ def register(app: App, services: Services) -> None:
     def add_from_form(ack, body, client) -> None:  # type: ignore[no-untyped-def]
         submit_form(services, service, is_admin, ack, client, body)
 
-    app.action(KUDOS_ACTION_ID)(**acked(kudos_for_kpi))
-    app.action(form.OPEN_ACTION_ID)(**acked(kpi_form))
+    app.action(KUDOS_ACTION_ID)(answered(kudos_for_kpi))
+    app.action(form.OPEN_ACTION_ID)(answered(kpi_form))
     app.view(form.CALLBACK_ID)(add_from_form)

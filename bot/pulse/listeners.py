@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.clock import utcnow
-from bot.listeners.lazy import acked
+from bot.listeners.answered import answered
 from bot.pulse.answering import PulseAnswers
 from bot.pulse.views import (
     COMMENT_ACTION,
@@ -105,5 +105,5 @@ def register(app: App, services: Services) -> None:
     def send_pulse(ack, body) -> None:  # type: ignore[no-untyped-def]
         submit(answers, services, ack, body)
 
-    app.action(OPEN_ACTION_ID)(**acked(open_pulse))
+    app.action(OPEN_ACTION_ID)(answered(open_pulse))
     app.view(VIEW_CALLBACK_ID)(send_pulse)

@@ -1,7 +1,7 @@
 """Joint KPIs (goals, owners, check-ins, the board) and the collaboration pulse.
 
 Revision ID: 0006_kpi_pulse
-Revises: 0002
+Revises: 0003_durable_work
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_kpi_pulse"
-down_revision = "0002"
+down_revision = "0003_durable_work"
 branch_labels = None
 depends_on = None
 
