@@ -473,7 +473,14 @@ teams = st.sampled_from([A, A, A, B, B, B, C, C, OUTSIDE])
 # People move between teams: each record draws the team the person was in at the time.
 record_strategy = st.builds(
     InteractionRecord,
-    kind=st.sampled_from([*sorted(FLOW_KINDS), *sorted(FLOW_KINDS), *InteractionKind]),
+    # Co-delivery makes ties without being a flow; test_balance_exact's reference covers it.
+    kind=st.sampled_from(
+        [
+            *sorted(FLOW_KINDS),
+            *sorted(FLOW_KINDS),
+            *(k for k in InteractionKind if k is not K.CO_DELIVERY),
+        ]
+    ),
     provider=st.integers(1, 9),
     beneficiary=st.sampled_from([None, *range(1, 10), *range(1, 10)]),
     provider_team=teams,
