@@ -1,6 +1,6 @@
 """Joint KPIs (goals, owners, check-ins, the board) and the collaboration pulse.
 
-Revision ID: 0006_kpi_pulse
+Revision ID: 0004_kpi_pulse
 Revises: 0003_durable_work
 Create Date: 2026-12-06
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_kpi_pulse"
+revision = "0004_kpi_pulse"
 down_revision = "0003_durable_work"
 branch_labels = None
 depends_on = None
