@@ -20,6 +20,7 @@ from slack_sdk import WebClient
 
 from bot.clock import utcnow
 from bot.services import Services
+from bot.threads import LoopThreads
 from storage import jobs
 from storage.db import transaction
 
@@ -112,26 +113,14 @@ class JobPool:
     def __init__(
         self, services: Services, client: WebClient, handlers: Mapping[str, Handler], count: int
     ) -> None:
-        self._stop = threading.Event()
         self.runners = [JobRunner(services, client, handlers, i) for i in range(count)]
-        self._threads: list[threading.Thread] = []
+        self._threads = LoopThreads("job-runner", [r.run_forever for r in self.runners])
 
     def start(self) -> None:
-        for index, runner in enumerate(self.runners):
-            thread = threading.Thread(
-                target=runner.run_forever,
-                args=(self._stop,),
-                name=f"job-runner-{index}",
-                daemon=True,
-            )
-            thread.start()
-            self._threads.append(thread)
+        self._threads.start()
 
     def stop(self, timeout: float = 15.0) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout)
-        self._threads.clear()
+        self._threads.stop(timeout)
 
 
 def job_listing(counts: Mapping[str, int], waiting: list[jobs.JobRow]) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 from collections.abc import Callable
 
 from slack_sdk import WebClient
@@ -15,6 +14,7 @@ from bot.clock import utcnow
 from bot.outbox.pacing import Pacer
 from bot.outbox.sender import Clock, OutboxSender
 from bot.settings import Settings
+from bot.threads import LoopThreads
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,6 @@ class SenderPool:
         client_factory: Callable[[], WebClient] | None = None,
         clock: Clock = utcnow,
     ) -> None:
-        self._stop = threading.Event()
         pacer = Pacer(
             settings.workspace_rate_per_second,
             channel_interval=1.0 / settings.channel_posts_per_second,
@@ -57,30 +56,15 @@ class SenderPool:
             OutboxSender(sessions, make_client(), settings, worker_id(i), clock, pacer=pacer)
             for i in range(count)
         ]
-        self._threads: list[threading.Thread] = []
+        self._threads = LoopThreads("outbox-sender", [s.run_forever for s in self.senders])
 
     def start(self) -> None:
-        for index, sender in enumerate(self.senders):
-            thread = threading.Thread(
-                target=sender.run_forever,
-                args=(self._stop,),
-                name=f"outbox-sender-{index}",
-                daemon=True,
-            )
-            thread.start()
-            self._threads.append(thread)
+        self._threads.start()
 
     def stop(self, timeout: float = 15.0) -> None:
         """Ask every sender to finish its current call and hand back the rest of its batch."""
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout)
-            if thread.is_alive():
-                log.warning(
-                    "%s did not stop within %.0fs; its lease will expire", thread.name, timeout
-                )
-        self._threads.clear()
+        self._threads.stop(timeout)
 
     @property
     def running(self) -> int:
-        return sum(thread.is_alive() for thread in self._threads)
+        return self._threads.running
