@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 from bot.clock import utcnow
 from bot.ritual_changes import add_starter_rituals
 from bot.services import Services
-from bot.sync import sync_teams
 from bot.views.ritual_edit import message_modal as setup_message
 from bot.views.setup import (
     CHANNEL_ACTION,
@@ -55,7 +54,6 @@ from rituals.upcoming import PlannedRitual, next_steps, week_ahead
 from rituals.zones import zone as lookup_zone
 from storage import audit
 from storage.db import transaction
-from storage.home import has_partnership
 from storage.org import NameTaken, add_partnership, describe_partnership, find_team
 from storage.org import add_team as store_team
 from storage.rituals import RitualSnapshot
@@ -382,28 +380,6 @@ class FirstRun:
             default_tz,
         )
         ack(response_action="update", view=done_view(done))
-
-    def after_submit(
-        self, body: dict[str, Any], client: WebClient, refresh: Callable[..., None]
-    ) -> None:
-        """Read the new teams' members from Slack, then show the admin their Home."""
-        user_id = str(body["user"]["id"])
-        team_id = _team_id(body)
-        if not self.is_admin(client, user_id):
-            return
-        workspace_id = self.services.workspace_id(team_id)
-        with self.services.sessions() as session:
-            if not has_partnership(session, workspace_id):
-                return  # the form was refused: nothing to read
-        try:
-            sync_teams(self.services, client, workspace_id)
-            notice = None
-        except SlackApiError as error:
-            notice = (
-                f"Tandem is set up, but reading the teams from Slack failed "
-                f"(`{error.response.get('error')}`): press Sync teams now to try again."
-            )
-        refresh(client, team_id, user_id, notice)
 
     def _team_names(self, client: WebClient, form: SetupForm) -> tuple[str, ...] | dict[str, str]:
         """A name for each picked team, read from Slack (never from what the form sent)."""
