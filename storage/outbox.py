@@ -633,19 +633,23 @@ def withdraw_for_ritual(session: Session, ritual_id: int, reason: str) -> int:
     withdrawn = len(done)
     waiting = list(done)
     while waiting:
-        keys = session.scalars(
-            update(Outbox)
-            .where(
-                Outbox.parent_key.in_(waiting),
-                Outbox.status == OutboxStatus.PENDING,
-                Outbox.lease_until.is_(None),
+        children: list[str] = []
+        for batch in batches(waiting):
+            children.extend(
+                session.scalars(
+                    update(Outbox)
+                    .where(
+                        Outbox.parent_key.in_(batch),
+                        Outbox.status == OutboxStatus.PENDING,
+                        Outbox.lease_until.is_(None),
+                    )
+                    .values(status=OutboxStatus.CANCELLED, last_error=reason)
+                    .returning(Outbox.idempotency_key)
+                    .execution_options(synchronize_session=False)
+                ).all()
             )
-            .values(status=OutboxStatus.CANCELLED, last_error=reason)
-            .returning(Outbox.idempotency_key)
-            .execution_options(synchronize_session=False)
-        ).all()
-        withdrawn += len(keys)
-        waiting = list(keys)
+        withdrawn += len(children)
+        waiting = children
     return withdrawn
 
 

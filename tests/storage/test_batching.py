@@ -303,3 +303,31 @@ def test_shadowing_rounds_of_any_size(session_factory: sessionmaker[Session]) ->
         record = shadowing.get_pairing(session, ids[-1])
         assert record is not None
         assert [p.member_id for p in record.participants] == [hosts[-1], guests[-1]]
+
+
+def test_withdrawing_a_rituals_work_reaches_every_waiting_row(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Many DMs each with a post waiting on it: the waiting rows are withdrawn in batches."""
+    n = more_than_one_batch(1)
+    with transaction(session_factory) as session:
+        _, ritual_id, _ = _standup(session, 1)
+        calls: list[outbox.OutboundCall] = []
+        for i in range(n):
+            calls.append(outbox.OutboundCall(f"dm:{i}", "conversations.open", {"users": "U1"}))
+            calls.append(
+                outbox.OutboundCall(
+                    f"post:{i}",
+                    "chat.postMessage",
+                    {"channel": outbox.from_parent("channel.id"), "text": "hi"},
+                    parent_key=f"dm:{i}",
+                )
+            )
+        outbox.enqueue(session, calls, NOW, ritual_id=ritual_id)
+        # Only the DMs carry the ritual: the posts are reached through their parents.
+        session.execute(
+            Outbox.__table__.update().where(Outbox.parent_key.is_not(None)).values(ritual_id=None)
+        )
+    with transaction(session_factory) as session:
+        assert outbox.withdraw_for_ritual(session, ritual_id, "paused") == 2 * n
+        assert set(session.scalars(select(Outbox.status))) == {"cancelled"}
