@@ -241,16 +241,6 @@ class AdminCommands:
                 now=now,
             )
         zone = admin_zone(req.client, req.user_id, default_tz)
-        done = setup_summary(
-            started.name,
-            started.channel_id,
-            started.interdependence,
-            started.teams,
-            started.rituals,
-            parsed.paused,
-            now,
-            zone,
-            default_tz,
-        )
+        done = setup_summary(started, parsed.paused, now, zone, default_tz)
         problem = channel_problem(req.client, started.channel_id)
         return started_reply(done, problem)

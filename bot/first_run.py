@@ -105,23 +105,16 @@ def channel_problem(client: WebClient, channel_id: str) -> str | None:
 
 
 def setup_summary(
-    name: str,
-    channel_id: str,
-    interdependence: str,
-    teams: Sequence[str],
-    rituals: Sequence[RitualSnapshot],
-    paused: bool,
-    now: datetime,
-    zone: str,
-    default_tz: str,
+    started: Started, paused: bool, now: datetime, zone: str, default_tz: str
 ) -> SetupDone:
-    plan = planned(rituals)
+    """What the admin is told once a partnership has started: its next steps and week."""
+    plan = planned(started.rituals)
     running = [PlannedRitual(p.kind, p.schedule) for p in plan]
     return SetupDone(
-        partnership=name,
-        channel_id=channel_id,
-        interdependence=interdependence,
-        teams=tuple(teams),
+        partnership=started.name,
+        channel_id=started.channel_id,
+        interdependence=started.interdependence,
+        teams=started.teams,
         next_steps=next_steps(running, now, zone, default_tz),
         week=tuple(week_ahead(running, now, zone, default_tz)),
         paused=paused,
@@ -368,17 +361,7 @@ class FirstRun:
             )
             return
         zone = admin_zone(client, user_id, default_tz)
-        done = setup_summary(
-            started.name,
-            started.channel_id,
-            started.interdependence,
-            started.teams,
-            started.rituals,
-            form.paused,
-            now,
-            zone,
-            default_tz,
-        )
+        done = setup_summary(started, form.paused, now, zone, default_tz)
         ack(response_action="update", view=done_view(done))
 
     def _team_names(self, client: WebClient, form: SetupForm) -> tuple[str, ...] | dict[str, str]:
