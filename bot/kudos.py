@@ -85,7 +85,7 @@ from storage import kudos as store
 from storage.db import transaction
 from storage.occurrences import WonOccurrence
 from storage.org import RosterEntry, find_member, partnership_roster, upsert_members
-from storage.outbox import OutboundCall, enqueue, from_parent
+from storage.outbox import OutboundCall, direct_message, enqueue, from_parent
 from storage.rituals import RitualSnapshot
 
 log = logging.getLogger(__name__)
@@ -715,11 +715,8 @@ def build_kudos_prompts(
             partnership_id=ritual.partnership_id, picker=side.picker, suggested=suggested
         )
         calls.append(
-            OutboundCall(
-                idempotency_key=f"kudos-prompt:{occurrence.id}:{entry.member_id}",
-                method="chat.postMessage",
-                payload={"channel": entry.slack_user_id, **message},
-                channel_key=entry.slack_user_id,
+            direct_message(
+                f"kudos-prompt:{occurrence.id}:{entry.member_id}", entry.slack_user_id, message
             )
         )
     enqueue(session, calls, now, ritual.workspace_id)

@@ -62,7 +62,7 @@ from storage.interactions import NewInteraction
 from storage.interactions import log as log_interactions
 from storage.occurrences import Status, WonOccurrence, mark
 from storage.org import RosterEntry, find_member, member_teams, partnership_roster
-from storage.outbox import OutboundCall, cancel, enqueue, from_parent
+from storage.outbox import OutboundCall, cancel, direct_message, enqueue, from_parent
 from storage.rituals import RitualSnapshot
 from storage.rituals import get as get_ritual
 
@@ -303,15 +303,6 @@ def _in_group_dm(key: str, pairing_id: int, message: dict[str, Any], **extra: An
     )
 
 
-def _direct(key: str, slack_user_id: str, message: dict[str, Any]) -> OutboundCall:
-    return OutboundCall(
-        idempotency_key=key,
-        method="chat.postMessage",
-        payload={"channel": slack_user_id, **message},
-        channel_key=slack_user_id,
-    )
-
-
 def _enqueue_all(
     session: Session, calls: Sequence[OutboundCall], now: datetime, workspace_id: int
 ) -> None:
@@ -452,7 +443,9 @@ def build_round(
             else unpaired.detail
         )
         message = views.unpaired_message(label, detail, next_at)
-        calls.append(_direct(unpaired_key(round_id, entry.member_id), entry.slack_user_id, message))
+        calls.append(
+            direct_message(unpaired_key(round_id, entry.member_id), entry.slack_user_id, message)
+        )
     calls.append(
         OutboundCall(
             idempotency_key=summary_key(round_id),
@@ -639,7 +632,9 @@ def notify_departures(session: Session, now: datetime, *, ritual_id: int | None 
         left_ids = [p.slack_user_id for p in record.participants if p.member_id in gone]
         message = views.partner_left_message(left_ids, next_at)
         calls = [
-            _direct(note_key(pairing_id, f"partner_left:{p.member_id}"), p.slack_user_id, message)
+            direct_message(
+                note_key(pairing_id, f"partner_left:{p.member_id}"), p.slack_user_id, message
+            )
             for p in record.participants
             if p.member_id not in gone
         ]

@@ -64,6 +64,16 @@ class OutboundCall:
     not_before: datetime | None = None
 
 
+def direct_message(key: str, slack_user_id: str, message: dict[str, Any]) -> OutboundCall:
+    """A post to a member's DM, paced as that conversation (posting to a user id opens it)."""
+    return OutboundCall(
+        idempotency_key=key,
+        method="chat.postMessage",
+        payload={"channel": slack_user_id, **message},
+        channel_key=slack_user_id,
+    )
+
+
 def from_parent(path: str) -> dict[str, str]:
     """A payload value to be filled from the parent row's result, e.g. from_parent("channel.id")."""
     return {PARENT_REF: path}

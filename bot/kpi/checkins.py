@@ -22,7 +22,7 @@ from rituals.zones import zone_or_default
 from storage import kpis
 from storage.occurrences import WonOccurrence
 from storage.org import partnership_roster
-from storage.outbox import OutboundCall, enqueue
+from storage.outbox import OutboundCall, direct_message, enqueue
 from storage.rituals import RitualSnapshot
 
 REMIND_AFTER = timedelta(days=1)
@@ -90,14 +90,7 @@ def build_checkins(
                 key, message = second, prompt(state, reminder=True)
             else:
                 continue
-            calls.append(
-                OutboundCall(
-                    key,
-                    "chat.postMessage",
-                    {"channel": owner.slack_user_id, **message},
-                    channel_key=owner.slack_user_id,
-                )
-            )
+            calls.append(direct_message(key, owner.slack_user_id, message))
     enqueue(session, calls, now, ritual.workspace_id)
     zone, _ = zone_or_default(ritual.timezone, "UTC")
     board_day = now.astimezone(zone).date() if everyone is None else everyone

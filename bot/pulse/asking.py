@@ -24,7 +24,7 @@ from storage.kpis import outbox_keys_since
 from storage.kudos import team_names
 from storage.occurrences import WonOccurrence
 from storage.org import RosterEntry, partnership_roster
-from storage.outbox import OutboundCall, enqueue
+from storage.outbox import OutboundCall, direct_message, enqueue
 from storage.rituals import RitualSnapshot
 
 
@@ -97,12 +97,5 @@ def build_pulse(
             other = " and ".join(n for t, n in teams.items() if t != entry.team_id) or "the others"
             key = (remind_key if remind else ask_key)(round_.id, entry.member_id)
             message = ask_message(round_.id, other, reminder=remind)
-            calls.append(
-                OutboundCall(
-                    key,
-                    "chat.postMessage",
-                    {"channel": entry.slack_user_id, **message},
-                    channel_key=entry.slack_user_id,
-                )
-            )
+            calls.append(direct_message(key, entry.slack_user_id, message))
     enqueue(session, calls, now, ritual.workspace_id)
