@@ -59,7 +59,6 @@ from bot.views.kudos import (
     kudos_post,
     kudos_prompt,
     kudos_stats,
-    notice_modal,
 )
 from rituals.interactions import RitualKind
 from rituals.kudos import (
@@ -78,7 +77,6 @@ from rituals.kudos import (
     suggest_people,
 )
 from rituals.run_report import RunReport
-from rituals.schedule import MEMBER_LOCAL, PRESETS
 from rituals.slack_text import escape, user_mention
 from rituals.zones import zone_or_default
 from storage import kudos as store
@@ -90,8 +88,6 @@ from storage.rituals import RitualSnapshot
 
 log = logging.getLogger(__name__)
 
-PROMPT_CRON = PRESETS["weekly_thursday_1500"].cron
-PROMPT_TIMEZONE = MEMBER_LOCAL
 OPT_OUT_NAMES = frozenset({"kudos", RitualKind.KUDOS_PROMPT.value})
 SUGGESTION_LOOKBACK = timedelta(days=28)
 MAX_SUGGESTIONS = 5
@@ -259,10 +255,6 @@ class KudosService:
             values=partnership.kudos.values,
             initial_users=[u for u in initial_users if u != user_id],
         )
-
-    @staticmethod
-    def no_partnership_view() -> dict[str, object]:
-        return notice_modal(f"{NO_PARTNERSHIP} {NO_PARTNERSHIP_HINT}")
 
     # --- giving ----------------------------------------------------------------
 

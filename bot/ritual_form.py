@@ -54,9 +54,6 @@ CHANNEL_BLOCK = "ritual_channel"
 LEADERS_BLOCK = "digest_leaders"
 SETTING_PREFIX = "setting:"
 
-# Schedule keys a preset decides; cron cannot say them.
-_PRESET_KEYS = ("every_n_weeks", "first_working_day_only")
-
 
 @dataclass(frozen=True, slots=True)
 class SettingField:

@@ -55,7 +55,3 @@ def profile_from_user(user: dict[str, Any]) -> MemberProfile:
 def all_profiles(client: WebClient) -> dict[str, MemberProfile]:
     """Everyone in the workspace, one users.list walk instead of a users.info per person."""
     return {u["id"]: profile_from_user(u) for u in _paged(client.users_list, "members")}
-
-
-def user_profile(client: WebClient, user_id: str) -> MemberProfile:
-    return profile_from_user(client.users_info(user=user_id)["user"])

@@ -481,7 +481,6 @@ _LIMIT_RANGE: dict[Metric, tuple[float, float]] = {
     Metric.ASK_MEDIAN_HOURS: (0.0, math.inf),
     Metric.UNANSWERED_SHARE: (0.0, 1.0),
 }
-_HIGHER_IS_BETTER = frozenset({Metric.REACH, Metric.OPENNESS})
 
 
 @dataclass(frozen=True, slots=True)

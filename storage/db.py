@@ -81,10 +81,6 @@ def ping(engine: Engine) -> str | None:
     return None
 
 
-def is_postgres(engine: Engine) -> bool:
-    return engine.dialect.name == "postgresql"
-
-
 def take_sqlite_write_lock(session: Session) -> None:
     """On SQLite, take the database's one write lock now, as BEGIN IMMEDIATE does.
 

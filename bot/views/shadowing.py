@@ -33,7 +33,6 @@ from rituals.slack_text import escape
 MET_ACTION_ID = "shadow_met"
 RESCHEDULE_ACTION_ID = "shadow_reschedule"
 SKIP_ACTION_ID = "shadow_skip"
-ACTION_IDS = (MET_ACTION_ID, RESCHEDULE_ACTION_ID, SKIP_ACTION_ID)
 
 REFLECTION_CALLBACK_ID = "shadow_reflection"
 LEARNED_BLOCK = "shadow_learned"
