@@ -11,7 +11,7 @@ Then, on SQLite and on PostgreSQL, it times:
   sizes and metrics_from_aggregates, i.e. everything the digest needs for
   one month (median of several warm runs, and the first run);
 - the whole digest computation (six months for trend and chart, summary);
-- the plain-Python reference (rituals.balance.reference_metrics) on the same
+- the plain-Python reference (tests/rituals/balance_reference.py) on the same
   month's rows, already in memory, and the ratio SQL / reference; and the
   reference as it would really run, loading the month's rows from the
   database first;
@@ -49,11 +49,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.digest import Month, compute_digest
 from rituals.balance import (
-    AskRecord,
-    InteractionRecord,
     PairMetrics,
     metrics_from_aggregates,
-    reference_metrics,
 )
 from rituals.interactions import InteractionKind, InterdependenceType
 from storage.balance import pair_aggregates, sizes_by_window
@@ -72,6 +69,7 @@ from storage.models import (
     TeamMembership,
     Workspace,
 )
+from tests.rituals.balance_reference import AskRecord, InteractionRecord, reference_metrics
 
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 YEAR_START = datetime(2024, 1, 1, tzinfo=UTC)

@@ -20,10 +20,8 @@ from rituals.balance import (
     NOT_ENOUGH_ACTIVITY,
     Action,
     Arrow,
-    AskRecord,
     Band,
     BandThresholds,
-    InteractionRecord,
     Metric,
     PairAggregates,
     PairMetrics,
@@ -33,13 +31,13 @@ from rituals.balance import (
     band_for,
     metrics_from_aggregates,
     month_bounds,
-    reference_metrics,
     summarize,
     team_pairs,
     trend,
     worst_band,
 )
 from rituals.interactions import FLOW_KINDS, InteractionKind, InterdependenceType
+from tests.rituals.balance_reference import AskRecord, InteractionRecord, reference_metrics
 
 K = InteractionKind
 A, B, C = 1, 2, 3

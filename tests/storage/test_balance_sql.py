@@ -15,13 +15,10 @@ from sqlalchemy import delete, insert, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from rituals.balance import (
-    AskRecord,
-    InteractionRecord,
     PairAggregates,
     PairMetrics,
     metrics_from_aggregates,
     month_bounds,
-    reference_metrics,
 )
 from rituals.interactions import FLOW_KINDS, InteractionKind
 from storage.balance import (
@@ -45,6 +42,7 @@ from storage.models import (
     TeamMembership,
     Workspace,
 )
+from tests.rituals.balance_reference import AskRecord, InteractionRecord, reference_metrics
 from tests.rituals.test_balance import (
     END,
     HAND_AGGREGATES,

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from rituals.balance import InteractionRecord
 from rituals.interactions import InteractionKind
 from storage.balance import own_flows, pair_aggregates
 from storage.db import transaction
+from tests.rituals.balance_reference import InteractionRecord
 from tests.rituals.test_balance import END, HAND_RECORDS, START
 from tests.storage.test_balance_sql import PARTNERSHIP, A, B, log_records, seed_org
 
