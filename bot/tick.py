@@ -25,14 +25,10 @@ middle of a tick) into a lost standup. Other rituals are not affected.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
@@ -64,7 +60,6 @@ class TickReport:
     skipped: int = 0  # skipped occurrences this replica recorded
     failed: int = 0  # recorded as failed (no builder) or rolled back (builder raised)
     errors: int = 0  # rituals whose transaction rolled back
-    queries: int = 0  # SQL statements this tick sent
     failed_rituals: list[int] = field(default_factory=list)
 
 
@@ -86,7 +81,7 @@ def tick(
     report = TickReport()
     # One session (one pooled connection) for the whole tick, one transaction
     # per ritual with work to build, and one write for all the idle ones.
-    with _counting_queries(services.engine) as counter, services.sessions() as session:
+    with services.sessions() as session:
         with session.begin():
             active = ritual_store.list_active(session)
         report.rituals = len(active)
@@ -117,7 +112,6 @@ def tick(
         if idle:
             with session.begin():
                 ritual_store.advance_scheduled_through(session, idle, now)
-        report.queries = counter.count
     return report
 
 
@@ -245,30 +239,3 @@ def _due(
         return []
     members = ritual_store.roster_members(session, ritual.partnership_id, due_zones)
     return compute([(member_subject(member_id), tz) for member_id, tz in members])
-
-
-class _Counter:
-    def __init__(self) -> None:
-        self.count = 0
-
-
-_active_counter = threading.local()
-
-
-def _count_statement(*_args: Any) -> None:
-    counter: _Counter | None = getattr(_active_counter, "counter", None)
-    if counter is not None:
-        counter.count += 1
-
-
-@contextmanager
-def _counting_queries(engine: Engine) -> Iterator[_Counter]:
-    """Counts the statements this thread sends to `engine` while inside."""
-    if not event.contains(engine, "before_cursor_execute", _count_statement):
-        event.listen(engine, "before_cursor_execute", _count_statement)
-    counter = _Counter()
-    _active_counter.counter = counter
-    try:
-        yield counter
-    finally:
-        _active_counter.counter = None
