@@ -29,7 +29,7 @@ from rituals.commands import (
     AddTeam,
     AdminHelp,
     AdminStatus,
-    CommandError,
+    InvalidCommand,
     ListHolidays,
     ListPartnerships,
     ListTeams,
@@ -107,7 +107,7 @@ class AdminCommands:
         if not self.is_admin(req.client, req.user_id):
             return notice(REFUSAL)
         parsed = parse_admin(req.text)
-        if isinstance(parsed, CommandError):
+        if isinstance(parsed, InvalidCommand):
             return notice(parsed.message, hint="`/tandem admin help` lists every admin command.")
         if isinstance(parsed, AdminHelp):
             return admin_help()

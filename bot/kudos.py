@@ -62,8 +62,8 @@ from bot.views.kudos import (
 )
 from rituals.interactions import RitualKind
 from rituals.kudos import (
-    KudosError,
-    KudosErrorCode,
+    InvalidKudos,
+    InvalidKudosCode,
     Recipient,
     Suggestion,
     allowance_status,
@@ -76,6 +76,7 @@ from rituals.kudos import (
     should_nudge,
     suggest_people,
 )
+from rituals.refusal import Refusal
 from rituals.run_report import RunReport
 from rituals.slack_text import escape, user_mention
 from rituals.zones import zone_or_default
@@ -110,14 +111,6 @@ class Field(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Refused:
-    message: str
-    field: Field = Field.RECIPIENTS
-    hint: str | None = None
-    names: dict[str, str] | None = None  # Slack id -> name, to write the message without markup
-
-
-@dataclass(frozen=True, slots=True)
 class Posted:
     kudos_id: int
     channel_id: str
@@ -135,15 +128,15 @@ class GiveRequest:
 
 
 _FIELD_OF_ERROR = {
-    KudosErrorCode.EMPTY: Field.RECIPIENTS,
-    KudosErrorCode.NO_RECIPIENTS: Field.RECIPIENTS,
-    KudosErrorCode.CHANNEL_RECIPIENT: Field.RECIPIENTS,
-    KudosErrorCode.BROADCAST_MENTION: Field.REASON,
-    KudosErrorCode.CHANNEL_AS_VALUE: Field.REASON,
-    KudosErrorCode.ONLY_MENTIONS: Field.REASON,
-    KudosErrorCode.NO_REASON: Field.REASON,
-    KudosErrorCode.REASON_TOO_LONG: Field.REASON,
-    KudosErrorCode.UNKNOWN_VALUE: Field.VALUES,
+    InvalidKudosCode.EMPTY: Field.RECIPIENTS,
+    InvalidKudosCode.NO_RECIPIENTS: Field.RECIPIENTS,
+    InvalidKudosCode.CHANNEL_RECIPIENT: Field.RECIPIENTS,
+    InvalidKudosCode.BROADCAST_MENTION: Field.REASON,
+    InvalidKudosCode.CHANNEL_AS_VALUE: Field.REASON,
+    InvalidKudosCode.ONLY_MENTIONS: Field.REASON,
+    InvalidKudosCode.NO_REASON: Field.REASON,
+    InvalidKudosCode.REASON_TOO_LONG: Field.REASON,
+    InvalidKudosCode.UNKNOWN_VALUE: Field.VALUES,
 }
 
 
@@ -208,7 +201,7 @@ class KudosService:
             GiveRequest(req.workspace_id, req.user_id, req.channel_id, text),
             utcnow(),
         )
-        if isinstance(result, Refused):
+        if isinstance(result, Refusal):
             return notice(result.message, hint=result.hint)
         return notice(
             f"Thanks! Your kudos are on their way to <#{result.channel_id}>.",
@@ -217,7 +210,7 @@ class KudosService:
 
     def _open_form_for_command(self, req: CommandRequest) -> Reply:
         view = self.form(req.workspace_id, req.user_id, req.channel_id)
-        if isinstance(view, Refused):
+        if isinstance(view, Refusal):
             return notice(view.message, hint=view.hint)
         try:
             req.client.views_open(trigger_id=req.trigger_id, view=view)
@@ -240,14 +233,14 @@ class KudosService:
         initial_users: Sequence[str] = (),
         link: str | None = None,
         partnership_id: int | None = None,
-    ) -> dict[str, object] | Refused:
+    ) -> dict[str, object] | Refusal:
         """The kudos form for this person, or why they cannot give kudos."""
         with self.services.sessions() as session:
             partnership = choose_partnership(
                 session, workspace_id, user_id, channel_id, partnership_id
             )
         if partnership is None:
-            return Refused(NO_PARTNERSHIP, hint=NO_PARTNERSHIP_HINT)
+            return Refusal(NO_PARTNERSHIP, hint=NO_PARTNERSHIP_HINT)
         context = ModalContext(partnership.id, channel_id, link)
         return kudos_modal(
             context,
@@ -258,7 +251,7 @@ class KudosService:
 
     # --- giving ----------------------------------------------------------------
 
-    def give(self, client: WebClient, request: GiveRequest, now: datetime) -> Posted | Refused:
+    def give(self, client: WebClient, request: GiveRequest, now: datetime) -> Posted | Refusal:
         """Check everything, then write the kudos and its post in one transaction."""
         with self.services.sessions() as session:
             partnership = choose_partnership(
@@ -269,11 +262,11 @@ class KudosService:
                 request.partnership_id,
             )
         if partnership is None:
-            return Refused(NO_PARTNERSHIP, hint=NO_PARTNERSHIP_HINT)
+            return Refusal(NO_PARTNERSHIP, hint=NO_PARTNERSHIP_HINT)
         settings = partnership.kudos
         draft = parse_kudos(request.text, settings.values)
-        if isinstance(draft, KudosError):
-            return Refused(draft.message, _FIELD_OF_ERROR[draft.code])
+        if isinstance(draft, InvalidKudos):
+            return Refusal(draft.message, field=_FIELD_OF_ERROR[draft.code])
 
         group_members: dict[str, list[str]] = {}
         for group_id in draft.usergroup_ids:
@@ -281,7 +274,7 @@ class KudosService:
                 group_members[group_id] = usergroup_user_ids(client, group_id)
             except SlackApiError as exc:
                 log.info("usergroup %s unreadable: %s", group_id, exc.response.get("error"))
-                return Refused(
+                return Refusal(
                     f"I couldn't read the members of <!subteam^{group_id}>. "
                     "Name the people instead, or ask an admin to check the group."
                 )
@@ -292,15 +285,15 @@ class KudosService:
             teams = store.team_names(session, partnership.id)
         giver = known.get(request.giver_id)
         if giver is None or giver.team_id is None:
-            return Refused(NO_PARTNERSHIP, hint=NO_PARTNERSHIP_HINT)
+            return Refusal(NO_PARTNERSHIP, hint=NO_PARTNERSHIP_HINT)
 
         resolved = self._recipients(client, draft.user_ids, group_members, known)
-        if isinstance(resolved, Refused):
+        if isinstance(resolved, Refusal):
             return resolved
         names = {p.slack_user_id: p.display_name for p in known.values() if p.display_name}
         refusals = check_recipients(request.giver_id, resolved)
         if refusals:
-            return Refused(refusal_message(refusals), names=names)
+            return Refusal(refusal_message(refusals), names=names)
         chosen = [known[u] for u in receivers(request.giver_id, resolved)]
 
         channel_problem = self._joint_channel_problem(client, partnership.channel_id)
@@ -330,7 +323,7 @@ class KudosService:
                 default_tz=default_tz,
             )
             if not allowance.allows(len(counted)):
-                return Refused(allowance.refusal_message(len(counted)))
+                return Refusal(allowance.refusal_message(len(counted)))
             kudos_id = store.add_kudos(
                 session,
                 store.NewKudos(
@@ -375,7 +368,7 @@ class KudosService:
         user_ids: Sequence[str],
         group_members: dict[str, list[str]],
         known: dict[str, store.KnownPerson],
-    ) -> list[Recipient] | Refused:
+    ) -> list[Recipient] | Refusal:
         """Who the draft names, as the domain sees them; people Tandem never saw are asked about."""
         recipients: list[Recipient] = []
         unknown: list[str] = []
@@ -396,7 +389,7 @@ class KudosService:
             recipients.append(Recipient(user_id, profile.is_bot, profile.is_deleted, None))
         if unknown:
             listed = ", ".join(f"<@{u}>" for u in unknown)
-            return Refused(
+            return Refusal(
                 f"I can't find {listed} in this workspace. "
                 "Pick people from the autocomplete list, like `/tandem kudos @ana for the launch`."
             )
@@ -414,7 +407,7 @@ class KudosService:
                 )
         return recipients
 
-    def _joint_channel_problem(self, client: WebClient, channel_id: str) -> Refused | None:
+    def _joint_channel_problem(self, client: WebClient, channel_id: str) -> Refusal | None:
         """`_channel_problem`, remembering for a minute a channel the bot was found in."""
         with self._lock:
             seen = self._channel_seen.get(channel_id)
@@ -430,18 +423,18 @@ class KudosService:
         return problem
 
     @staticmethod
-    def _channel_problem(client: WebClient, channel_id: str) -> Refused | None:
+    def _channel_problem(client: WebClient, channel_id: str) -> Refusal | None:
         """Why the bot cannot post in the joint channel, checked before anything is written."""
         try:
             channel = client.conversations_info(channel=channel_id)["channel"]
         except SlackApiError as exc:
             log.info("joint channel %s unreadable: %s", channel_id, exc.response.get("error"))
-            return Refused(
+            return Refusal(
                 f"I can't see the partnership's channel <#{channel_id}>, so I didn't post "
                 "your kudos. Ask an admin to check the partnership's channel."
             )
         if not channel.get("is_member"):
-            return Refused(
+            return Refusal(
                 f"I'm not in <#{channel_id}> yet, so I didn't post your kudos.",
                 hint=f"Invite me with `/invite @Tandem` in <#{channel_id}>, then send them again.",
             )

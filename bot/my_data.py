@@ -22,7 +22,7 @@ from bot.outbox import FILES_UPLOAD_V2, file_upload
 from bot.services import Services
 from bot.shadowing import notify_departures
 from bot.views.common import notice
-from rituals.commands import CommandError, parse_forget, parse_mydata
+from rituals.commands import InvalidCommand, parse_forget, parse_mydata
 from storage import member_data
 from storage.db import transaction
 from storage.outbox import OutboundCall, enqueue, from_parent
@@ -115,7 +115,7 @@ class MyDataCommands:
 
     def mydata(self, req: CommandRequest) -> Reply:
         parsed = parse_mydata(req.text)
-        if isinstance(parsed, CommandError):
+        if isinstance(parsed, InvalidCommand):
             return notice(parsed.message)
         if not _USER_ID.match(req.user_id):
             return notice(NOTHING_KEPT)
@@ -142,7 +142,7 @@ class MyDataCommands:
 
     def forget(self, req: CommandRequest) -> Reply:
         parsed = parse_forget(req.text)
-        if isinstance(parsed, CommandError):
+        if isinstance(parsed, InvalidCommand):
             return notice(parsed.message)
         if not _USER_ID.match(req.user_id):
             return notice(NOTHING_KEPT)

@@ -50,6 +50,7 @@ from bot.views.standup import (
     summary_message,
 )
 from rituals.interactions import InteractionKind, RitualKind
+from rituals.refusal import Refusal
 from rituals.run_report import RunReport
 from rituals.schedule import MEMBER_LOCAL, validate_timezone
 from rituals.slack_text import user_ids
@@ -483,10 +484,6 @@ def _note_once(
 # --- opening the answer modal -------------------------------------------------------
 
 
-class Refusal(Exception):
-    """A member cannot do this; str(self) is the message to show them."""
-
-
 @dataclass(frozen=True, slots=True)
 class _Context:
     day: store.DayRow
@@ -672,13 +669,6 @@ class Saved:
     edited: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    """Nothing was saved; messages by block id, for the modal's inline errors."""
-
-    errors: dict[str, str]
-
-
 def raw_answers(state_values: Mapping[str, Any]) -> dict[str, str]:
     """Each question's submitted text as escaped mrkdwn, by block id (= question key)."""
     raw: dict[str, str] = {}
@@ -699,12 +689,12 @@ def submit_answer(
     private_metadata: str,
     state_values: Mapping[str, Any],
     now: datetime,
-) -> Saved | Rejected:
+) -> Saved | Refusal:
     """Validate and store a submitted modal, with its outbox rows, in one transaction."""
     first_block = next(iter(state_values), DONE)
     day_id = day_from_metadata(private_metadata)
     if day_id is None:
-        return Rejected({first_block: "This form is out of date; open the standup again."})
+        return Refusal.inline({first_block: "This form is out of date; open the standup again."})
     raw = raw_answers(state_values)
     raw.pop(NO_BLOCKER, None)  # the checkbox is not an answer
     no_blocker = no_blocker_ticked(state_values)
@@ -712,14 +702,14 @@ def submit_answer(
     with transaction(services.sessions) as session:
         day = store.lock_day(session, day_id)  # first: every writer of this day queues here
         if day is None:
-            return Rejected({first_block: "This standup no longer exists."})
+            return Refusal.inline({first_block: "This standup no longer exists."})
         try:
             ctx = _context(session, services, workspace_id, user_id, day)
         except Refusal as refusal:
-            return Rejected({first_block: str(refusal)})
+            return Refusal.inline({first_block: str(refusal)})
         checked = validate_answers(raw, ctx.config.settings, no_blocker=no_blocker)
         if isinstance(checked, InvalidAnswers):
-            return Rejected(checked.errors)
+            return Refusal.inline(checked.errors)
         return _save(session, ctx, workspace_id, checked.answers, now)
 
 

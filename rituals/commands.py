@@ -111,7 +111,9 @@ ADMIN_USAGE: tuple[tuple[str, str], ...] = (
 
 
 @dataclass(frozen=True, slots=True)
-class CommandError:
+class InvalidCommand:
+    """The text is not a command we know; `message` tells the member how to write it."""
+
     message: str
 
 
@@ -151,18 +153,18 @@ FORGET_USAGE = (
 )
 
 
-def parse_mydata(text: str) -> MyData | CommandError:
-    return MyData() if not text.strip() else CommandError(MYDATA_USAGE)
+def parse_mydata(text: str) -> MyData | InvalidCommand:
+    return MyData() if not text.strip() else InvalidCommand(MYDATA_USAGE)
 
 
-def parse_forget(text: str) -> ForgetMe | CommandError:
+def parse_forget(text: str) -> ForgetMe | InvalidCommand:
     """`me` asks what would go; `me confirm` (and only that) does it."""
     words = text.lower().split()
     if words == ["me"]:
         return ForgetMe(confirmed=False)
     if words == ["me", "confirm"]:
         return ForgetMe(confirmed=True)
-    return CommandError(FORGET_USAGE)
+    return InvalidCommand(FORGET_USAGE)
 
 
 # --- admin setup commands ----------------------------------------------------
@@ -304,11 +306,12 @@ _TEAM_NAME = re.compile(r"^[\w][\w .&'-]{0,79}$")
 _ADMIN_AREAS = ("team", "partnership", "status", "help", "holiday", "rituals", "ritual", "audit")
 
 
-def _words(text: str) -> list[str] | CommandError:
+def quoted_words(text: str) -> list[str] | InvalidCommand:
+    """Words split as a shell would, so "double quotes" keep a name with spaces whole."""
     try:
         return shlex.split(text)
     except ValueError:
-        return CommandError('A quote is not closed. Put names with spaces in "double quotes".')
+        return InvalidCommand('A quote is not closed. Put names with spaces in "double quotes".')
 
 
 def is_team_name(name: str) -> bool:
@@ -316,28 +319,28 @@ def is_team_name(name: str) -> bool:
     return _TEAM_NAME.match(name) is not None
 
 
-def _valid_team_name(name: str) -> CommandError | None:
+def _valid_team_name(name: str) -> InvalidCommand | None:
     if not _TEAM_NAME.match(name):
-        return CommandError(
+        return InvalidCommand(
             f"`{echo(name)}` is not a usable team name: use letters, digits, spaces, . & ' - "
             "(at most 80 characters)."
         )
     return None
 
 
-def _parse_source(raw: str) -> TeamSource | CommandError:
+def _parse_source(raw: str) -> TeamSource | InvalidCommand:
     tokens = [t for t in tokenize(raw) if not (isinstance(t, Text) and not t.text.strip())]
     if len(tokens) == 1 and isinstance(tokens[0], UsergroupMention):
         return TeamSource("usergroup", tokens[0].usergroup_id)
     if len(tokens) == 1 and isinstance(tokens[0], ChannelMention):
         return TeamSource("channel", tokens[0].channel_id)
-    return CommandError(
+    return InvalidCommand(
         "Name the team's members with a user group (`@marketing`) or a channel (`#it-team`), "
         "picked from Slack's autocomplete so it becomes a link."
     )
 
 
-def parse_admin(text: str) -> AdminCommand | CommandError:
+def parse_admin(text: str) -> AdminCommand | InvalidCommand:
     area, rest = split_subcommand(text)
     if area in ("", "help"):
         return AdminHelp()
@@ -356,12 +359,12 @@ def parse_admin(text: str) -> AdminCommand | CommandError:
     if area == "audit":
         return _parse_audit(rest)
     hint = suggest(area, _ADMIN_AREAS)
-    return CommandError(
+    return InvalidCommand(
         f"I don't know `admin {echo(area)}`." + (f" Did you mean `admin {hint}`?" if hint else "")
     )
 
 
-def _parse_team(rest: str) -> AdminCommand | CommandError:
+def _parse_team(rest: str) -> AdminCommand | InvalidCommand:
     action, args = split_subcommand(rest)
     if action == "list":
         return ListTeams()
@@ -372,13 +375,13 @@ def _parse_team(rest: str) -> AdminCommand | CommandError:
         return (
             RemoveTeam(name)
             if name
-            else CommandError("Which team? `/tandem admin team remove Marketing`")
+            else InvalidCommand("Which team? `/tandem admin team remove Marketing`")
         )
     if action == "add":
         # The source is the last token (a Slack link); the name is everything before it.
         match = re.match(r"^(?P<name>.+?)\s+(?P<source><[^>]+>)\s*$", args)
         if not match:
-            return CommandError(
+            return InvalidCommand(
                 "Usage: `/tandem admin team add Marketing @marketing` (a user group) "
                 "or `/tandem admin team add IT #it-team` (a channel)."
             )
@@ -387,15 +390,15 @@ def _parse_team(rest: str) -> AdminCommand | CommandError:
         if error:
             return error
         source = _parse_source(match["source"])
-        return source if isinstance(source, CommandError) else AddTeam(name, source)
+        return source if isinstance(source, InvalidCommand) else AddTeam(name, source)
     hint = suggest(action, ("add", "list", "remove", "sync")) if action != "help" else None
-    return CommandError(
+    return InvalidCommand(
         "Team commands: `add`, `list`, `remove`, `sync`."
         + (f" Did you mean `{hint}`?" if hint else "")
     )
 
 
-def _parse_partnership(rest: str) -> AdminCommand | CommandError:
+def _parse_partnership(rest: str) -> AdminCommand | InvalidCommand:
     action, args = split_subcommand(rest)
     if action == "list":
         return ListPartnerships()
@@ -404,18 +407,18 @@ def _parse_partnership(rest: str) -> AdminCommand | CommandError:
         return (
             RemovePartnership(name)
             if name
-            else CommandError(
+            else InvalidCommand(
                 'Which partnership? `/tandem admin partnership remove "Marketing + IT"`'
             )
         )
     if action != "add":
         hint = suggest(action, ("add", "list", "remove"))
-        return CommandError(
+        return InvalidCommand(
             "Partnership commands: `add`, `list`, `remove`."
             + (f" Did you mean `{hint}`?" if hint else "")
         )
-    words = _words(args)
-    if isinstance(words, CommandError):
+    words = quoted_words(args)
+    if isinstance(words, InvalidCommand):
         return words
     teams: list[str] = []
     options: dict[str, str] = {}
@@ -427,60 +430,60 @@ def _parse_partnership(rest: str) -> AdminCommand | CommandError:
         elif eq and key.lower() in ("channel", "leaders", "type", "name"):
             options[key.lower()] = value
         elif eq:
-            return CommandError(
+            return InvalidCommand(
                 f"Unknown option `{echo(key)}=`; use channel=, leaders=, type= or name=."
             )
         else:
             teams.append(word)
     if len(teams) < 2:
-        return CommandError(
+        return InvalidCommand(
             "Name at least two teams: `/tandem admin partnership add Marketing IT channel=#mkt-it "
             "leaders=@ana,@raj type=reciprocal`"
         )
     if len({t.lower() for t in teams}) != len(teams):
-        return CommandError("A partnership needs different teams; a team was named twice.")
+        return InvalidCommand("A partnership needs different teams; a team was named twice.")
     channel = [t for t in tokenize(options.get("channel", "")) if isinstance(t, ChannelMention)]
     if len(channel) != 1:
-        return CommandError(
+        return InvalidCommand(
             "Give the joint channel as `channel=#channel-name` (pick it from autocomplete)."
         )
     leader_tokens = tokenize(options.get("leaders", ""))
     leaders = tuple(dict.fromkeys(t.user_id for t in leader_tokens if isinstance(t, UserMention)))
     stray = "".join(t.text for t in leader_tokens if isinstance(t, Text)).replace(",", "").strip()
     if not leaders or stray:
-        return CommandError(
+        return InvalidCommand(
             "Give leaders as `leaders=@ana,@raj` (people picked from autocomplete)."
         )
     raw_type = options.get("type", InterdependenceType.RECIPROCAL.value).lower()
     try:
         kind = InterdependenceType(raw_type)
     except ValueError:
-        return CommandError(f"`type={raw_type}` is not one of reciprocal, sequential, pooled.")
+        return InvalidCommand(f"`type={raw_type}` is not one of reciprocal, sequential, pooled.")
     name = options.get("name") or " + ".join(teams)
     return AddPartnership(tuple(teams), channel[0].channel_id, leaders, kind, name, paused)
 
 
-def _parse_holiday(rest: str) -> AdminCommand | CommandError:
+def _parse_holiday(rest: str) -> AdminCommand | InvalidCommand:
     """`add|remove <team> YYYY-MM-DD` (team names with spaces in quotes) or `list [team]`."""
     action, args = split_subcommand(rest)
-    words = _words(args)
-    if isinstance(words, CommandError):
+    words = quoted_words(args)
+    if isinstance(words, InvalidCommand):
         return words
     if action == "list":
         return ListHolidays(" ".join(words) or None)
     if action not in ("add", "remove"):
         hint = suggest(action, ("add", "remove", "list"))
-        return CommandError(
+        return InvalidCommand(
             "Holiday commands: `add`, `remove`, `list`."
             + (f" Did you mean `{hint}`?" if hint else "")
         )
     usage = f"Usage: `/tandem admin holiday {action} Marketing 2026-12-24`"
     if len(words) < 2:
-        return CommandError(usage)
+        return InvalidCommand(usage)
     try:
         day = date.fromisoformat(words[-1])
     except ValueError:
-        return CommandError(f"`{echo(words[-1])}` is not a date; write it as YYYY-MM-DD. {usage}")
+        return InvalidCommand(f"`{echo(words[-1])}` is not a date; write it as YYYY-MM-DD. {usage}")
     team = " ".join(words[:-1])
     return AddHoliday(team, day) if action == "add" else RemoveHoliday(team, day)
 
@@ -508,21 +511,21 @@ _SCHEDULE_USAGE = (
 )
 
 
-def _parse_ritual(rest: str) -> AdminCommand | CommandError:
+def _parse_ritual(rest: str) -> AdminCommand | InvalidCommand:
     """`<id> schedule …`, `<id> pause|resume|run-now|delete` or `add <partnership> <kind> [preset]`."""
-    words = _words(rest.translate(_CURLY_QUOTES))
-    if isinstance(words, CommandError):
+    words = quoted_words(rest.translate(_CURLY_QUOTES))
+    if isinstance(words, InvalidCommand):
         return words
     if words and words[0].lower() == "add":
         return _parse_add_ritual(words[1:])
     if not words:
-        return CommandError(
+        return InvalidCommand(
             "Which ritual? Give its id: `/tandem admin ritual 12 pause` "
             "(`/tandem admin rituals` lists them), or `/tandem admin ritual add …`."
         )
     ritual_id = record_id(words[0].removeprefix("#"))
     if ritual_id is None:
-        return CommandError(
+        return InvalidCommand(
             f"Which ritual? `{echo(words[0], 20)}` is not a ritual id. Give its number: "
             "`/tandem admin ritual 12 pause` (`/tandem admin rituals` lists them), "
             "or `/tandem admin ritual add …`."
@@ -533,18 +536,18 @@ def _parse_ritual(rest: str) -> AdminCommand | CommandError:
     action = _ACTION_NAMES.get(verb)
     if action is None:
         hint = suggest(verb, ("schedule", *RITUAL_ACTIONS)) if verb else None
-        return CommandError(
+        return InvalidCommand(
             "Ritual commands: `schedule`, `pause`, `resume`, `run-now`, `delete`."
             + (f" Did you mean `{hint}`?" if hint else "")
         )
     if len(words) > 2:
-        return CommandError(
+        return InvalidCommand(
             f"`{action}` takes nothing more: `/tandem admin ritual {ritual_id} {action}`"
         )
     return RitualAction(ritual_id, action)
 
 
-def _split_options(words: list[str]) -> tuple[list[str], dict[str, str]] | CommandError:
+def _split_options(words: list[str]) -> tuple[list[str], dict[str, str]] | InvalidCommand:
     plain: list[str] = []
     options: dict[str, str] = {}
     for word in words:
@@ -552,13 +555,13 @@ def _split_options(words: list[str]) -> tuple[list[str], dict[str, str]] | Comma
         if eq and key.lower() in ("tz", "timezone"):
             options["tz"] = value
         elif eq:
-            return CommandError(f"Unknown option `{echo(key)}=`; only `tz=` is understood here.")
+            return InvalidCommand(f"Unknown option `{echo(key)}=`; only `tz=` is understood here.")
         else:
             plain.append(word)
     return plain, options
 
 
-def _zone_option(options: dict[str, str]) -> str | CommandError | None:
+def _zone_option(options: dict[str, str]) -> str | InvalidCommand | None:
     zone = options.get("tz")
     if zone is None:
         return None
@@ -566,59 +569,63 @@ def _zone_option(options: dict[str, str]) -> str | CommandError | None:
         return MEMBER_LOCAL
     problem = validate_timezone(zone)
     if problem:
-        return CommandError(f"{problem}. Use an IANA name such as Europe/London, or member-local.")
+        return InvalidCommand(
+            f"{problem}. Use an IANA name such as Europe/London, or member-local."
+        )
     return zone
 
 
-def _parse_schedule(ritual_id: int, words: list[str]) -> AdminCommand | CommandError:
+def _parse_schedule(ritual_id: int, words: list[str]) -> AdminCommand | InvalidCommand:
     split = _split_options(words)
-    if isinstance(split, CommandError):
+    if isinstance(split, InvalidCommand):
         return split
     plain, options = split
     zone = _zone_option(options)
-    if isinstance(zone, CommandError):
+    if isinstance(zone, InvalidCommand):
         return zone
     if not plain:
-        return CommandError(_SCHEDULE_USAGE)
+        return InvalidCommand(_SCHEDULE_USAGE)
     if len(plain) == 1 and plain[0].lower() in PRESETS:
         return ScheduleRitual(ritual_id, None, plain[0].lower(), zone)
     cron = " ".join(" ".join(plain).split())
     problem = validate_cron(cron)
     if problem:
-        return CommandError(f"{problem}. {_SCHEDULE_USAGE}")
+        return InvalidCommand(f"{problem}. {_SCHEDULE_USAGE}")
     return ScheduleRitual(ritual_id, cron, None, zone)
 
 
-def _parse_add_ritual(words: list[str]) -> AdminCommand | CommandError:
+def _parse_add_ritual(words: list[str]) -> AdminCommand | InvalidCommand:
     usage = (
         'Usage: `/tandem admin ritual add "Marketing + IT" standup [preset] [tz=member-local]` '
         "with a kind among standup, shadowing, kudos_prompt, digest."
     )
     split = _split_options(words)
-    if isinstance(split, CommandError):
+    if isinstance(split, InvalidCommand):
         return split
     plain, options = split
     at = next((i for i, word in enumerate(plain) if word.lower() in _KIND_NAMES), None)
     if at is None or at == 0:
-        return CommandError(usage)
+        return InvalidCommand(usage)
     kind = _KIND_NAMES[plain[at].lower()]
     rest = plain[at + 1 :]
     if len(rest) > 1:
-        return CommandError(usage)
+        return InvalidCommand(usage)
     preset = rest[0].lower() if rest else None
     if preset is not None and preset not in PRESETS:
-        return CommandError(f"`{echo(rest[0])}` is not a preset; use one of {', '.join(PRESETS)}.")
+        return InvalidCommand(
+            f"`{echo(rest[0])}` is not a preset; use one of {', '.join(PRESETS)}."
+        )
     zone = _zone_option(options)
-    if isinstance(zone, CommandError):
+    if isinstance(zone, InvalidCommand):
         return zone
     return AddRitual(" ".join(plain[:at]), kind, preset, zone)
 
 
-def _parse_audit(rest: str) -> AdminCommand | CommandError:
+def _parse_audit(rest: str) -> AdminCommand | InvalidCommand:
     text = rest.strip()
     if not text:
         return ShowAudit()
     count = record_id(text)
     if count is None or count > MAX_AUDIT_ENTRIES:
-        return CommandError(f"Usage: `/tandem admin audit [1-{MAX_AUDIT_ENTRIES}]`")
+        return InvalidCommand(f"Usage: `/tandem admin audit [1-{MAX_AUDIT_ENTRIES}]`")
     return ShowAudit(count)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 import re
-import shlex
 from dataclasses import dataclass
 from datetime import date
 
+from rituals.commands import InvalidCommand, quoted_words
 from rituals.kpi import MAX_NAME, MAX_NOTE, Cadence, Direction
 from rituals.slack_text import Text, UserMention, echo, tokenize
 
@@ -25,11 +25,6 @@ UPDATE_USAGE = 'Usage: `/tandem kpi update "Lead time" 9.5 what changed, in one 
 _NAME = re.compile(r"^[\w][\w .&'%/+\-]{0,59}$")
 _UNIT = re.compile(r"^[\w%$€£/ .\-]{0,20}$")
 _OPTIONS = ("baseline", "target", "by", "owners", "unit", "partnership")
-
-
-@dataclass(frozen=True, slots=True)
-class CommandError:
-    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +67,7 @@ def valid_name(name: str) -> bool:
     return bool(_NAME.match(name)) and len(name) <= MAX_NAME
 
 
-def parse(text: str) -> KpiCommand | CommandError:
+def parse(text: str) -> KpiCommand | InvalidCommand:
     head, _, rest = text.strip().partition(" ")
     action = head.lower()
     if not action or action == "list":
@@ -81,22 +76,15 @@ def parse(text: str) -> KpiCommand | CommandError:
         return _parse_add(rest)
     if action == "update":
         return _parse_update(rest)
-    return CommandError(
+    return InvalidCommand(
         f"`/tandem kpi {echo(head)}` is not a KPI command: try `/tandem kpi`, "
         "`/tandem kpi add …` or `/tandem kpi update …`."
     )
 
 
-def _words(text: str) -> list[str] | CommandError:
-    try:
-        return shlex.split(text)
-    except ValueError:
-        return CommandError('A quote is not closed. Put names with spaces in "double quotes".')
-
-
-def _parse_add(rest: str) -> AddKpi | CommandError:
-    words = _words(rest)
-    if isinstance(words, CommandError):
+def _parse_add(rest: str) -> AddKpi | InvalidCommand:
+    words = quoted_words(rest)
+    if isinstance(words, InvalidCommand):
         return words
     names: list[str] = []
     options: dict[str, str] = {}
@@ -111,42 +99,42 @@ def _parse_add(rest: str) -> AddKpi | CommandError:
         elif eq and key.lower() in _OPTIONS:
             options[key.lower()] = value
         elif eq:
-            return CommandError(f"Unknown option `{echo(key)}=`. {ADD_USAGE}")
+            return InvalidCommand(f"Unknown option `{echo(key)}=`. {ADD_USAGE}")
         else:
             names.append(word)
     name = " ".join(names).strip()
     if not name or not valid_name(name):
-        return CommandError(
+        return InvalidCommand(
             "Give the KPI a name of up to 60 letters, digits and spaces. " + ADD_USAGE
         )
     baseline = parse_number(options.get("baseline", ""))
     target = parse_number(options.get("target", ""))
     if baseline is None or target is None:
-        return CommandError("`baseline=` and `target=` must both be numbers. " + ADD_USAGE)
+        return InvalidCommand("`baseline=` and `target=` must both be numbers. " + ADD_USAGE)
     try:
         target_date = date.fromisoformat(options.get("by", ""))
     except ValueError:
-        return CommandError("Give the target date as `by=YYYY-MM-DD`. " + ADD_USAGE)
+        return InvalidCommand("Give the target date as `by=YYYY-MM-DD`. " + ADD_USAGE)
     owner_tokens = tokenize(options.get("owners", ""))
     owners = tuple(dict.fromkeys(t.user_id for t in owner_tokens if isinstance(t, UserMention)))
     stray = "".join(t.text for t in owner_tokens if isinstance(t, Text)).replace(",", "").strip()
     if len(owners) < 2 or stray:
-        return CommandError(
+        return InvalidCommand(
             "Give owners as `owners=@ana,@raj` (picked from autocomplete), "
             "at least one from each team."
         )
     unit = options.get("unit", "").strip()
     if not _UNIT.match(unit):
-        return CommandError("`unit=` takes up to 20 letters or symbols, e.g. `unit=%`.")
+        return InvalidCommand("`unit=` takes up to 20 letters or symbols, e.g. `unit=%`.")
     partnership = options.get("partnership", "").strip() or None
     return AddKpi(
         name, baseline, target, target_date, owners, unit, direction, cadence, partnership
     )
 
 
-def _parse_update(rest: str) -> UpdateKpi | CommandError:
-    words = _words(rest)
-    if isinstance(words, CommandError):
+def _parse_update(rest: str) -> UpdateKpi | InvalidCommand:
+    words = quoted_words(rest)
+    if isinstance(words, InvalidCommand):
         return words
     # The value is the first word that is a number; the name is before it.
     for index, word in enumerate(words):
@@ -155,6 +143,6 @@ def _parse_update(rest: str) -> UpdateKpi | CommandError:
             name = " ".join(words[:index])
             note = " ".join(words[index + 1 :]).strip()
             if len(note) > MAX_NOTE:
-                return CommandError(f"Keep the note to one line ({MAX_NOTE} characters at most).")
+                return InvalidCommand(f"Keep the note to one line ({MAX_NOTE} characters at most).")
             return UpdateKpi(name, value, note)
-    return CommandError(UPDATE_USAGE)
+    return InvalidCommand(UPDATE_USAGE)

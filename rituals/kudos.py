@@ -70,7 +70,7 @@ _HORIZONTAL_SPACE = " \t"
 # --- reading the command -----------------------------------------------------
 
 
-class KudosErrorCode(StrEnum):
+class InvalidKudosCode(StrEnum):
     EMPTY = "empty"
     NO_RECIPIENTS = "no_recipients"
     BROADCAST_MENTION = "broadcast_mention"
@@ -83,8 +83,8 @@ class KudosErrorCode(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class KudosError:
-    code: KudosErrorCode
+class InvalidKudos:
+    code: InvalidKudosCode
     message: str
 
 
@@ -103,7 +103,7 @@ def parse_kudos(
     allowed_values: Sequence[str],
     *,
     max_reason_length: int = MAX_REASON_LENGTH,
-) -> KudosDraft | KudosError:
+) -> KudosDraft | InvalidKudos:
     """Read the text after `kudos`; every mistake becomes a message, never an exception.
 
     `allowed_values` are the workspace's value names ("customer-first"; a
@@ -111,16 +111,16 @@ def parse_kudos(
     spelled as configured.
     """
     if not text.strip():
-        return KudosError(
-            KudosErrorCode.EMPTY,
+        return InvalidKudos(
+            InvalidKudosCode.EMPTY,
             "Who are the kudos for, and what for? "
             "Try `/tandem kudos @ana for the launch #customer-first`",
         )
     tokens = tokenize(text)
     broadcast = _broadcast_mention(tokens)
     if broadcast:
-        return KudosError(
-            KudosErrorCode.BROADCAST_MENTION,
+        return InvalidKudos(
+            InvalidKudosCode.BROADCAST_MENTION,
             f"Kudos can't notify a whole channel ({broadcast}). "
             f"Name people or a user group instead, like {EXAMPLE}.",
         )
@@ -129,12 +129,13 @@ def parse_kudos(
 
     channels = [t for t in recipients if isinstance(t, ChannelMention)]
     if channels and _names_a_value(channels[0], allowed_values):
-        return KudosError(
-            KudosErrorCode.CHANNEL_AS_VALUE, _channel_as_value_message(channels[0], allowed_values)
+        return InvalidKudos(
+            InvalidKudosCode.CHANNEL_AS_VALUE,
+            _channel_as_value_message(channels[0], allowed_values),
         )
     if channels:
-        return KudosError(
-            KudosErrorCode.CHANNEL_RECIPIENT,
+        return InvalidKudos(
+            InvalidKudosCode.CHANNEL_RECIPIENT,
             f"{render([channels[0]])} is a channel; kudos go to people or a user group, "
             f"like {EXAMPLE}.",
         )
@@ -143,33 +144,33 @@ def parse_kudos(
         dict.fromkeys(t.usergroup_id for t in recipients if isinstance(t, UsergroupMention))
     )
     if not user_ids and not group_ids:
-        return KudosError(KudosErrorCode.NO_RECIPIENTS, _no_recipients_message(tokens))
+        return InvalidKudos(InvalidKudosCode.NO_RECIPIENTS, _no_recipients_message(tokens))
 
     channel = next((t for t in reason_tokens if isinstance(t, ChannelMention)), None)
     if channel is not None:
-        return KudosError(
-            KudosErrorCode.CHANNEL_AS_VALUE, _channel_as_value_message(channel, allowed_values)
+        return InvalidKudos(
+            InvalidKudosCode.CHANNEL_AS_VALUE, _channel_as_value_message(channel, allowed_values)
         )
 
     reason = render(reason_tokens).strip()
     if not _says_something(reason_tokens):
         if not separated and not tags:
-            return KudosError(
-                KudosErrorCode.ONLY_MENTIONS,
+            return InvalidKudos(
+                InvalidKudosCode.ONLY_MENTIONS,
                 f"I only see names. Add what the kudos are for, like {EXAMPLE}.",
             )
-        return KudosError(
-            KudosErrorCode.NO_REASON,
+        return InvalidKudos(
+            InvalidKudosCode.NO_REASON,
             f"What did they do? Add a few words after the names, like {EXAMPLE}.",
         )
 
     values = _match_values(tags, allowed_values)
-    if isinstance(values, KudosError):
+    if isinstance(values, InvalidKudos):
         return values
 
     if len(reason) > max_reason_length:
-        return KudosError(
-            KudosErrorCode.REASON_TOO_LONG,
+        return InvalidKudos(
+            InvalidKudosCode.REASON_TOO_LONG,
             f"Your reason is {len(reason)} characters long; the limit is {max_reason_length}. "
             f"Could you trim {len(reason) - max_reason_length}?",
         )
@@ -296,7 +297,7 @@ def _value_names(allowed_values: Sequence[str]) -> dict[str, str]:
 
 def _match_values(
     tags: Sequence[str], allowed_values: Sequence[str]
-) -> tuple[str, ...] | KudosError:
+) -> tuple[str, ...] | InvalidKudos:
     names = _value_names(allowed_values)
     matched = dict.fromkeys(names[t.casefold()] for t in tags if t.casefold() in names)
     unknown = list(dict.fromkeys(f"#{t}" for t in tags if t.casefold() not in names))
@@ -304,8 +305,8 @@ def _match_values(
         return tuple(matched)
     listed = ", ".join(unknown)
     if not names:
-        return KudosError(
-            KudosErrorCode.UNKNOWN_VALUE,
+        return InvalidKudos(
+            InvalidKudosCode.UNKNOWN_VALUE,
             f"No values are set up for kudos here, so {listed} can't be used. "
             "Leave the tag out and send it again.",
         )
@@ -318,7 +319,7 @@ def _match_values(
         message += f". Did you mean #{names[close[0]]}?"
     else:
         message += "."
-    return KudosError(KudosErrorCode.UNKNOWN_VALUE, message)
+    return InvalidKudos(InvalidKudosCode.UNKNOWN_VALUE, message)
 
 
 # --- who may receive them ------------------------------------------------------
@@ -342,7 +343,7 @@ class Recipient:
 _NOBODY_LEFT = "Nobody in that group can receive kudos from you here. Try naming people directly."
 
 
-class RefusalReason(StrEnum):
+class Ineligibility(StrEnum):
     SELF = "self"
     BOT = "bot"
     DEACTIVATED = "deactivated"
@@ -351,32 +352,36 @@ class RefusalReason(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Refusal:
-    reason: RefusalReason
+class RecipientProblem:
+    """Why one named person (or, with no user id, the whole group) cannot get these kudos."""
+
+    reason: Ineligibility
     message: str
     user_id: str | None = None
 
 
-def check_recipients(giver_id: str, recipients: Sequence[Recipient]) -> list[Refusal]:
+def check_recipients(giver_id: str, recipients: Sequence[Recipient]) -> list[RecipientProblem]:
     """Every reason to refuse the command; an empty list means it may be posted."""
-    refusals: list[Refusal] = []
+    refusals: list[RecipientProblem] = []
     for recipient in _unique(recipients):
-        reason = _refusal_reason(giver_id, recipient)
+        reason = _ineligibility(giver_id, recipient)
         if reason is not None and not recipient.via_usergroup:
             refusals.append(
-                Refusal(reason, _refusal_text(reason, recipient.user_id), recipient.user_id)
+                RecipientProblem(
+                    reason, _refusal_text(reason, recipient.user_id), recipient.user_id
+                )
             )
     if not refusals and not receivers(giver_id, recipients):
-        refusals.append(Refusal(RefusalReason.NOBODY_LEFT, _NOBODY_LEFT))
+        refusals.append(RecipientProblem(Ineligibility.NOBODY_LEFT, _NOBODY_LEFT))
     return refusals
 
 
 def receivers(giver_id: str, recipients: Sequence[Recipient]) -> tuple[str, ...]:
     """Who actually receives the kudos once the checks pass, each once, in order."""
-    return tuple(r.user_id for r in _unique(recipients) if _refusal_reason(giver_id, r) is None)
+    return tuple(r.user_id for r in _unique(recipients) if _ineligibility(giver_id, r) is None)
 
 
-def refusal_message(refusals: Sequence[Refusal]) -> str:
+def refusal_message(refusals: Sequence[RecipientProblem]) -> str:
     """One reply listing every reason, because nothing is posted until all are fixed."""
     if len(refusals) == 1:
         return refusals[0].message
@@ -393,26 +398,26 @@ def _unique(recipients: Sequence[Recipient]) -> list[Recipient]:
     return list(by_id.values())
 
 
-def _refusal_reason(giver_id: str, recipient: Recipient) -> RefusalReason | None:
+def _ineligibility(giver_id: str, recipient: Recipient) -> Ineligibility | None:
     if recipient.user_id == giver_id:
-        return RefusalReason.SELF
+        return Ineligibility.SELF
     if recipient.is_deleted:
-        return RefusalReason.DEACTIVATED
+        return Ineligibility.DEACTIVATED
     if recipient.is_bot:
-        return RefusalReason.BOT
+        return Ineligibility.BOT
     if recipient.team_id is None:
-        return RefusalReason.OUTSIDE_PARTNERSHIP
+        return Ineligibility.OUTSIDE_PARTNERSHIP
     return None
 
 
-def _refusal_text(reason: RefusalReason, user_id: str) -> str:
+def _refusal_text(reason: Ineligibility, user_id: str) -> str:
     who = f"<@{user_id}>"
     return {
-        RefusalReason.SELF: "You can't give kudos to yourself, but it's great that you're "
+        Ineligibility.SELF: "You can't give kudos to yourself, but it's great that you're "
         "proud of your work!",
-        RefusalReason.BOT: f"{who} is a bot; kudos are for people.",
-        RefusalReason.DEACTIVATED: f"{who} has left the workspace.",
-        RefusalReason.OUTSIDE_PARTNERSHIP: f"{who} isn't in any team of this partnership.",
+        Ineligibility.BOT: f"{who} is a bot; kudos are for people.",
+        Ineligibility.DEACTIVATED: f"{who} has left the workspace.",
+        Ineligibility.OUTSIDE_PARTNERSHIP: f"{who} isn't in any team of this partnership.",
     }[reason]
 
 

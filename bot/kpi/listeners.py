@@ -16,12 +16,14 @@ from bot.commands import CommandRequest, Reply
 from bot.kpi import form
 from bot.kpi.service import KpiRequest, KpiService
 from bot.kpi.views import KUDOS_ACTION_ID
-from bot.kudos import KudosService, Refused
+from bot.kudos import KudosService
 from bot.listeners.answered import answered
 from bot.services import Services
 from bot.views.common import notice
 from bot.views.kudos import notice_modal
-from rituals.kpi_commands import AddKpi, CommandError, parse
+from rituals.commands import InvalidCommand
+from rituals.kpi_commands import AddKpi, parse
+from rituals.refusal import Refusal
 from rituals.slack_text import is_user_id, record_id
 from storage import kpis
 
@@ -80,7 +82,7 @@ def open_kudos(services: Services, client: WebClient, body: dict[str, Any]) -> N
         initial_users=owners,
         partnership_id=state.partnership_id,
     )
-    if isinstance(view, Refused):
+    if isinstance(view, Refusal):
         view = notice_modal(view.message)
     try:
         client.views_open(trigger_id=trigger_id, view=view)
@@ -140,7 +142,9 @@ def submit_form(
     command = parse(read[1])
     if not isinstance(command, AddKpi):
         message = (
-            command.message if isinstance(command, CommandError) else "The form could not be read."
+            command.message
+            if isinstance(command, InvalidCommand)
+            else "The form could not be read."
         )
         ack(response_action="errors", errors={"name": plain(message)})
         return

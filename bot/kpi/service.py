@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.kpi.board import queue_board, queue_celebration
 from bot.kpi.views import member_list
+from rituals.commands import InvalidCommand
 from rituals.interactions import InteractionKind
 from rituals.kpi import Goal, period_of, reached_milestone, validate_goal
-from rituals.kpi_commands import AddKpi, CommandError, ListKpis, UpdateKpi, parse
+from rituals.kpi_commands import AddKpi, ListKpis, UpdateKpi, parse
 from rituals.slack_text import echo, escape, strip_controls, unescape
 from rituals.zones import zone_or_default
 from storage import audit, kpis, org
@@ -54,7 +55,7 @@ class KpiService:
     def handle(self, req: KpiRequest) -> str:
         """The answer to show the member (Slack mrkdwn, escaped here)."""
         command = parse(req.text)
-        if isinstance(command, CommandError):
+        if isinstance(command, InvalidCommand):
             return command.message
         if isinstance(command, ListKpis):
             return self.list(req)

@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import payloads
 from bot.clock import utcnow
-from bot.kudos import Field, GiveRequest, KudosService, Posted, Refused, form_text, plain
+from bot.kudos import Field, GiveRequest, KudosService, Posted, form_text, plain
 from bot.listeners.answered import answered
 from bot.services import Services
 from bot.views.kudos import (
@@ -29,6 +29,7 @@ from bot.views.kudos import (
     ModalContext,
     notice_modal,
 )
+from rituals.refusal import Refusal
 
 MESSAGE_SHORTCUT_ID = "give_kudos_for_message"
 
@@ -78,8 +79,8 @@ def open_for_message(
     _open(client, str(body["trigger_id"]), _view_or_notice(view))
 
 
-def _view_or_notice(view: dict[str, Any] | Refused) -> dict[str, Any]:
-    if isinstance(view, Refused):
+def _view_or_notice(view: dict[str, Any] | Refusal) -> dict[str, Any]:
+    if isinstance(view, Refusal):
         return notice_modal(view.message + (f"\n\n{view.hint}" if view.hint else ""))
     return view
 
@@ -129,9 +130,9 @@ def submit_form(
             },
         )
         return
-    if isinstance(result, Refused):
+    if isinstance(result, Refusal):
         present = set(values) | {b.get("block_id") for b in view.get("blocks") or []}
-        block = _BLOCK_OF_FIELD[result.field]
+        block = _BLOCK_OF_FIELD[Field(result.field or Field.RECIPIENTS)]
         if block not in present:  # no values are offered: a stray #tag was typed in the reason
             block = REASON_BLOCK
         ack(response_action="errors", errors={block: plain(result.message, result.names)})
@@ -151,7 +152,7 @@ def _give_from_form(
     users: list[str],
     reason: str,
     chosen: list[str],
-) -> Posted | Refused:
+) -> Posted | Refusal:
     return service.give(
         client,
         GiveRequest(

@@ -22,8 +22,6 @@ from bot.commands import CommandRequest, Reply
 from bot.listeners.answered import answered
 from bot.services import Services
 from bot.standup import (
-    Refusal,
-    Rejected,
     answer_view,
     offer_help,
     resolve_help,
@@ -38,6 +36,7 @@ from bot.views.standup import (
     VIEW_ANSWER,
     result_view,
 )
+from rituals.refusal import Refusal
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +103,7 @@ def register(app: App, services: Services) -> None:
             log.exception("saving a standup answer failed")
             ack(response_action="errors", errors={next(iter(values), "done"): TRY_AGAIN})
             return
-        if isinstance(outcome, Rejected):
+        if isinstance(outcome, Refusal):
             ack(response_action="errors", errors=outcome.errors)
             return
         ack(response_action="update", view=result_view(outcome.title, outcome.text))

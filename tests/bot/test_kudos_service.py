@@ -17,7 +17,6 @@ from bot.kudos import (
     GiveRequest,
     KudosService,
     Posted,
-    Refused,
     build_kudos_prompts,
     choose_partnership,
     cross_team_label,
@@ -33,6 +32,7 @@ from bot.tick import tick
 from bot.views.kudos import PROMPT_PICK_ACTION_ID
 from rituals.interactions import InterdependenceType, RitualKind
 from rituals.kudos import KudosDraft, parse_kudos
+from rituals.refusal import Refusal
 from storage import kudos as store
 from storage import org, rituals
 from storage.db import make_engine, make_session_factory, transaction
@@ -213,7 +213,7 @@ def test_the_allowance_resets_at_the_givers_local_midnight(
     request = GiveRequest(w.workspace, "UANA", "CJOINT", "<@UIVY> for the fix")
     assert isinstance(service.give(_client(fake), request, late_evening), Posted)
     refused = service.give(_client(fake), request, late_evening + timedelta(minutes=30))
-    assert isinstance(refused, Refused)
+    assert isinstance(refused, Refusal)
     assert "in 1 h" in refused.message and "daily limit" in refused.message
     # 18:30 UTC is midnight in Kolkata: a new day there, though not in London or UTC.
     assert isinstance(
@@ -234,7 +234,7 @@ def test_people_tandem_never_saw_are_looked_up_in_slack(
         GiveRequest(w.workspace, "UANA", "CJOINT", "<@UNEW> <@UROBOT> for the fix"),
         THURSDAY,
     )
-    assert isinstance(refused, Refused)
+    assert isinstance(refused, Refusal)
     assert (
         "<@UNEW> isn't in any team" in refused.message and "<@UROBOT> is a bot" in refused.message
     )
@@ -487,7 +487,7 @@ def test_the_joint_channel_is_checked_once_a_minute_while_the_bot_is_in_it(
     fake.add_channel("CJOINT", "mkt-it", ["UANA", "UIVY"], is_member=False)
     clock[0] += 2
     refused = service.give(_client(fake), request, THURSDAY)
-    assert isinstance(refused, Refused) and "I'm not in" in refused.message
+    assert isinstance(refused, Refusal) and "I'm not in" in refused.message
     assert len(fake.calls_to("conversations.info")) == 2
     # A refusal is never remembered: the next kudos asks again.
     service.give(_client(fake), request, THURSDAY)

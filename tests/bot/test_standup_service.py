@@ -15,8 +15,6 @@ from sqlalchemy import select, update
 from bot.services import Services
 from bot.settings import load_settings
 from bot.standup import (
-    Refusal,
-    Rejected,
     Saved,
     answer_view,
     build_standup,
@@ -32,6 +30,7 @@ from bot.tick import run_now, tick
 from bot.views.rich_text import from_mrkdwn, input_to_mrkdwn, to_mrkdwn
 from bot.views.standup import answer_message, greeting, no_blocker_ticked, summary_message
 from rituals.interactions import InteractionKind, InterdependenceType
+from rituals.refusal import Refusal
 from rituals.standup import (
     ANSWER_LENGTH_LIMIT,
     MAX_QUESTIONS,
@@ -169,7 +168,7 @@ def state(**answers: str | tuple[str, ...]) -> dict[str, Any]:
 
 def submit(
     world: World, user: str, day_id: int, now: datetime, **answers: str | tuple[str, ...]
-) -> Saved | Rejected:
+) -> Saved | Refusal:
     return submit_answer(
         world.services, TEAM, user, json.dumps({"day": day_id}), state(**answers), now
     )
@@ -515,7 +514,7 @@ def test_bad_answers_get_inline_errors_and_change_nothing(
     world, day = prompted(services)
     before = len(rows(world))
     outcome = submit(world, "UM1", day, LONDON_PROMPT + timedelta(minutes=1), **answers)
-    assert isinstance(outcome, Rejected)
+    assert isinstance(outcome, Refusal)
     assert any(message in text for text in outcome.errors.values())
     assert len(rows(world)) == before
     with services.sessions() as session:
@@ -527,7 +526,7 @@ def test_an_edit_that_fails_validation_keeps_the_saved_answer(services: Services
     world, day = prompted(services)
     submit(world, "UM1", day, LONDON_PROMPT + timedelta(minutes=1), today="kept")
     outcome = submit(world, "UM1", day, LONDON_PROMPT + timedelta(minutes=2), today="   ")
-    assert isinstance(outcome, Rejected)
+    assert isinstance(outcome, Refusal)
     with services.sessions() as session:
         answer = store.get_answer(session, day, world.members["UM1"])
     assert answer is not None and answer.answers == {"today": "kept"} and answer.revision == 1
@@ -542,14 +541,14 @@ def test_someone_outside_the_partnership_cannot_answer_or_open_the_modal(
             session, world.workspace, [org.MemberProfile("UX1", "Out", "UTC")], MONDAY
         )
     outcome = submit(world, "UX1", day, LONDON_PROMPT, today="hello")
-    assert isinstance(outcome, Rejected)
+    assert isinstance(outcome, Refusal)
     assert "not a member of those teams" in next(iter(outcome.errors.values()))
     with pytest.raises(Refusal, match="not a member"):
         answer_view(services, TEAM, "UX1", day, LONDON_PROMPT)
     with pytest.raises(Refusal, match="no longer exists"):
         answer_view(services, TEAM, "UM1", 999_999, LONDON_PROMPT)
     assert isinstance(
-        submit_answer(services, TEAM, "UM1", "garbage", state(today="x"), LONDON_PROMPT), Rejected
+        submit_answer(services, TEAM, "UM1", "garbage", state(today="x"), LONDON_PROMPT), Refusal
     )
 
 

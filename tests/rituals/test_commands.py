@@ -12,8 +12,8 @@ from rituals.commands import (
     AddTeam,
     AdminHelp,
     AdminStatus,
-    CommandError,
     ForgetMe,
+    InvalidCommand,
     ListPartnerships,
     ListRituals,
     ListTeams,
@@ -76,14 +76,14 @@ def test_forget_me_asks_first_and_acts_on_confirm_only(text: str, expected: Forg
 )
 def test_forget_anything_else_explains_itself(text: str) -> None:
     error = parse_forget(text)
-    assert isinstance(error, CommandError) and "/tandem forget me" in error.message
+    assert isinstance(error, InvalidCommand) and "/tandem forget me" in error.message
     assert "<!channel>" not in error.message
 
 
 def test_mydata_takes_no_words() -> None:
     assert parse_mydata("") == MyData() and parse_mydata("  ") == MyData()
     error = parse_mydata("for <@U1>")
-    assert isinstance(error, CommandError) and "/tandem mydata" in error.message
+    assert isinstance(error, InvalidCommand) and "/tandem mydata" in error.message
     assert {"mydata", "forget"} <= set(SUBCOMMAND_NAMES)
     assert suggest("forgetme") == "forget" and suggest("mydat") == "mydata"
 
@@ -181,7 +181,7 @@ def test_admin_commands_parse(text: str, expected: object) -> None:
 )
 def test_admin_errors_explain_what_to_do(text: str, fragment: str) -> None:
     result = parse_admin(text)
-    assert isinstance(result, CommandError)
+    assert isinstance(result, InvalidCommand)
     assert fragment in result.message
 
 
@@ -260,7 +260,7 @@ def test_ritual_commands_parse(text: str, expected: object) -> None:
 )
 def test_ritual_command_errors_explain_what_to_do(text: str, fragment: str) -> None:
     result = parse_admin(text)
-    assert isinstance(result, CommandError), result
+    assert isinstance(result, InvalidCommand), result
     assert fragment in result.message
 
 

@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 
 from rituals.kudos import (
     MAX_REASON_LENGTH,
+    Ineligibility,
+    InvalidKudos,
+    InvalidKudosCode,
     KudosDraft,
-    KudosError,
-    KudosErrorCode,
     Recipient,
-    RefusalReason,
     Suggestion,
     WorkTie,
     allowance_status,
@@ -37,9 +37,9 @@ def draft(text: str, values: tuple[str, ...] = VALUES) -> KudosDraft:
     return result
 
 
-def error(text: str, values: tuple[str, ...] = VALUES) -> KudosError:
+def error(text: str, values: tuple[str, ...] = VALUES) -> InvalidKudos:
     result = parse_kudos(text, values)
-    assert isinstance(result, KudosError), result
+    assert isinstance(result, InvalidKudos), result
     assert result.message
     return result
 
@@ -140,8 +140,8 @@ def test_a_reason_at_the_limit_is_accepted() -> None:
 
 def test_the_limit_is_configurable() -> None:
     result = parse_kudos("<@U1> for the launch", VALUES, max_reason_length=5)
-    assert isinstance(result, KudosError)
-    assert result.code is KudosErrorCode.REASON_TOO_LONG
+    assert isinstance(result, InvalidKudos)
+    assert result.code is InvalidKudosCode.REASON_TOO_LONG
     assert "10 characters" in result.message
     assert "limit is 5" in result.message
 
@@ -152,41 +152,41 @@ def test_the_limit_is_configurable() -> None:
 @pytest.mark.parametrize(
     ("text", "code", "hint"),
     [
-        ("", KudosErrorCode.EMPTY, "/tandem kudos @ana"),
-        ("   \n  ", KudosErrorCode.EMPTY, "/tandem kudos @ana"),
-        ("for the launch", KudosErrorCode.NO_RECIPIENTS, "Who is it for?"),
-        ("@ana for the launch", KudosErrorCode.NO_RECIPIENTS, "@ana"),
-        ("<@U1>", KudosErrorCode.ONLY_MENTIONS, "only see names"),
-        ("<@U1|ana>, <!subteam^S1|@it> and ", KudosErrorCode.ONLY_MENTIONS, "only see names"),
-        ("<@U1> for", KudosErrorCode.NO_REASON, "What did they do?"),
-        ("<@U1> for #ownership", KudosErrorCode.NO_REASON, "What did they do?"),
-        ("<@U1> for <@U2> ...", KudosErrorCode.NO_REASON, "What did they do?"),
-        ("<!here> for the launch", KudosErrorCode.BROADCAST_MENTION, "@here"),
-        ("<!channel|@channel> for the launch", KudosErrorCode.BROADCAST_MENTION, "@channel"),
-        ("<@U1> for telling <!everyone>", KudosErrorCode.BROADCAST_MENTION, "@everyone"),
-        ("<#C01|joint> for the launch", KudosErrorCode.CHANNEL_RECIPIENT, "<#C01|joint>"),
-        ("<@U1> <#C1> for the launch", KudosErrorCode.CHANNEL_RECIPIENT, "is a channel"),
+        ("", InvalidKudosCode.EMPTY, "/tandem kudos @ana"),
+        ("   \n  ", InvalidKudosCode.EMPTY, "/tandem kudos @ana"),
+        ("for the launch", InvalidKudosCode.NO_RECIPIENTS, "Who is it for?"),
+        ("@ana for the launch", InvalidKudosCode.NO_RECIPIENTS, "@ana"),
+        ("<@U1>", InvalidKudosCode.ONLY_MENTIONS, "only see names"),
+        ("<@U1|ana>, <!subteam^S1|@it> and ", InvalidKudosCode.ONLY_MENTIONS, "only see names"),
+        ("<@U1> for", InvalidKudosCode.NO_REASON, "What did they do?"),
+        ("<@U1> for #ownership", InvalidKudosCode.NO_REASON, "What did they do?"),
+        ("<@U1> for <@U2> ...", InvalidKudosCode.NO_REASON, "What did they do?"),
+        ("<!here> for the launch", InvalidKudosCode.BROADCAST_MENTION, "@here"),
+        ("<!channel|@channel> for the launch", InvalidKudosCode.BROADCAST_MENTION, "@channel"),
+        ("<@U1> for telling <!everyone>", InvalidKudosCode.BROADCAST_MENTION, "@everyone"),
+        ("<#C01|joint> for the launch", InvalidKudosCode.CHANNEL_RECIPIENT, "<#C01|joint>"),
+        ("<@U1> <#C1> for the launch", InvalidKudosCode.CHANNEL_RECIPIENT, "is a channel"),
         (
             "<@U1> for the launch <#C9|customer-first>",
-            KudosErrorCode.CHANNEL_AS_VALUE,
+            InvalidKudosCode.CHANNEL_AS_VALUE,
             "value tags are written like #customer-first",
         ),
         (
             "<@U1> <#C9|ownership>",
-            KudosErrorCode.CHANNEL_AS_VALUE,
+            InvalidKudosCode.CHANNEL_AS_VALUE,
             "value tags are written like #ownership",
         ),
-        ("<@U1> for it #bogus", KudosErrorCode.UNKNOWN_VALUE, "#customer-first, #ownership"),
-        ("<@U1> for it #a #b", KudosErrorCode.UNKNOWN_VALUE, "values #a, #b"),
-        ("<@U1> for it #ownershp", KudosErrorCode.UNKNOWN_VALUE, "Did you mean #ownership?"),
+        ("<@U1> for it #bogus", InvalidKudosCode.UNKNOWN_VALUE, "#customer-first, #ownership"),
+        ("<@U1> for it #a #b", InvalidKudosCode.UNKNOWN_VALUE, "values #a, #b"),
+        ("<@U1> for it #ownershp", InvalidKudosCode.UNKNOWN_VALUE, "Did you mean #ownership?"),
         (
             f"<@U1> for {'b' * (MAX_REASON_LENGTH + 1)}",
-            KudosErrorCode.REASON_TOO_LONG,
+            InvalidKudosCode.REASON_TOO_LONG,
             f"{MAX_REASON_LENGTH + 1} characters",
         ),
     ],
 )
-def test_refused_shapes(text: str, code: KudosErrorCode, hint: str) -> None:
+def test_refused_shapes(text: str, code: InvalidKudosCode, hint: str) -> None:
     result = error(text)
     assert result.code is code
     assert hint in result.message
@@ -194,14 +194,14 @@ def test_refused_shapes(text: str, code: KudosErrorCode, hint: str) -> None:
 
 def test_unknown_tag_when_no_values_are_configured() -> None:
     result = error("<@U1> for it #ownership", values=())
-    assert result.code is KudosErrorCode.UNKNOWN_VALUE
+    assert result.code is InvalidKudosCode.UNKNOWN_VALUE
     assert "No values are set up" in result.message
 
 
 def test_the_length_counts_the_text_as_posted() -> None:
     # "&" is posted as "&amp;": "x" and 100 of them are 501 characters.
     assert draft("<@U1> for x" + "&amp;" * 99).reason == "x" + "&amp;" * 99
-    assert error("<@U1> for x" + "&amp;" * 100).code is KudosErrorCode.REASON_TOO_LONG
+    assert error("<@U1> for x" + "&amp;" * 100).code is InvalidKudosCode.REASON_TOO_LONG
 
 
 # --- parsing: random text -------------------------------------------------------
@@ -238,7 +238,7 @@ _OPENINGS = st.sampled_from(["", "<@U1> ", "<@U2|bo> and ", "<!subteam^S1|@it> f
 )
 def test_random_text_gives_a_draft_or_an_error(text: str) -> None:
     result = parse_kudos(text, VALUES, max_reason_length=_LIMIT)
-    if isinstance(result, KudosError):
+    if isinstance(result, InvalidKudos):
         assert result.message.strip()
         return
     assert result.user_ids or result.usergroup_ids
@@ -273,10 +273,10 @@ def test_every_refusal_is_listed_and_the_whole_command_is_refused() -> None:
         ],
     )
     assert [(r.reason, r.user_id) for r in refusals] == [
-        (RefusalReason.SELF, "UGIVER"),
-        (RefusalReason.BOT, "UBOT"),
-        (RefusalReason.DEACTIVATED, "UGONE"),
-        (RefusalReason.OUTSIDE_PARTNERSHIP, "UFAR"),
+        (Ineligibility.SELF, "UGIVER"),
+        (Ineligibility.BOT, "UBOT"),
+        (Ineligibility.DEACTIVATED, "UGONE"),
+        (Ineligibility.OUTSIDE_PARTNERSHIP, "UFAR"),
     ]
     message = refusal_message(refusals)
     assert message.startswith("I didn't post these kudos:")
@@ -285,7 +285,7 @@ def test_every_refusal_is_listed_and_the_whole_command_is_refused() -> None:
 
 def test_self_kudos_is_refused_kindly() -> None:
     (refusal,) = check_recipients("UANA", [ANA])
-    assert refusal.reason is RefusalReason.SELF
+    assert refusal.reason is Ineligibility.SELF
     assert "yourself" in refusal_message([refusal])
 
 
@@ -302,13 +302,13 @@ def test_a_group_member_who_cannot_receive_is_left_out_quietly() -> None:
 def test_naming_someone_directly_wins_over_their_group() -> None:
     recipients = [Recipient("UGIVER", team_id="TMKT", via_usergroup=True), ANA]
     recipients.append(Recipient("UGIVER", team_id="TMKT"))
-    assert [r.reason for r in check_recipients("UGIVER", recipients)] == [RefusalReason.SELF]
+    assert [r.reason for r in check_recipients("UGIVER", recipients)] == [Ineligibility.SELF]
 
 
 def test_a_group_with_nobody_left_is_refused() -> None:
     group = [Recipient("UGIVER", team_id="TMKT", via_usergroup=True)]
-    assert [r.reason for r in check_recipients("UGIVER", group)] == [RefusalReason.NOBODY_LEFT]
-    assert [r.reason for r in check_recipients("UGIVER", [])] == [RefusalReason.NOBODY_LEFT]
+    assert [r.reason for r in check_recipients("UGIVER", group)] == [Ineligibility.NOBODY_LEFT]
+    assert [r.reason for r in check_recipients("UGIVER", [])] == [Ineligibility.NOBODY_LEFT]
 
 
 def test_cross_team() -> None:
