@@ -18,6 +18,8 @@ class InteractionKind(StrEnum):
     KUDOS = "kudos"
     KUDOS_SECOND = "kudos_second"
     MENTION = "mention"
+    # One person's participation, with no beneficiary; a BLOCKER row carries
+    # the team it names (if any) as the beneficiary team.
     STANDUP_ANSWER = "standup_answer"
     BLOCKER = "blocker"
     # A check-in on a joint KPI, logged from the owner who checked in to each
@@ -35,12 +37,6 @@ FLOW_KINDS: frozenset[InteractionKind] = frozenset(
         InteractionKind.KUDOS_SECOND,
         InteractionKind.MENTION,
     }
-)
-
-# Kinds that record one person's participation; they have no beneficiary.
-# A BLOCKER row carries the team it names (if any) as the beneficiary team.
-SOLO_KINDS: frozenset[InteractionKind] = frozenset(
-    {InteractionKind.STANDUP_ANSWER, InteractionKind.BLOCKER}
 )
 
 

@@ -495,17 +495,17 @@ def cli_env(
     return world
 
 
-def test_cli_prints_the_table_without_a_slack_token(
-    cli_env: World, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.mark.usefixtures("cli_env")
+def test_cli_prints_the_table_without_a_slack_token(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["digest", "--partnership", "marketing + it", "--month", "2025-03"]) == 0
     out = capsys.readouterr().out
     assert "Interdependence balance: Marketing + IT, March 2025" in out
     assert "Give share" in out and "Marketing 25% · IT 75%" in out and "Next steps:" in out
 
 
+@pytest.mark.usefixtures("cli_env")
 def test_cli_says_a_month_not_over_is_incomplete(
-    cli_env: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr("bot.clock.utcnow", lambda: datetime(2025, 3, 20, 12, 0, tzinfo=UTC))
     assert main(["digest", "--partnership", "marketing + it", "--month", "2025-03"]) == 0
@@ -513,8 +513,9 @@ def test_cli_says_a_month_not_over_is_incomplete(
     assert "Note: March 2025 is not over" in out and "so they are incomplete" in out
 
 
+@pytest.mark.usefixtures("cli_env")
 def test_cli_prints_json_and_writes_the_chart(
-    cli_env: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     chart = tmp_path / "chart.png"
     code = main(
@@ -539,8 +540,9 @@ def test_cli_prints_json_and_writes_the_chart(
     assert "chart written" in captured.err
 
 
+@pytest.mark.usefixtures("cli_env")
 def test_cli_post_needs_the_token_and_a_known_partnership(
-    cli_env: World, capsys: pytest.CaptureFixture[str]
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["digest", "--partnership", "Marketing + IT", "--post"]) == 2
     assert "SLACK_BOT_TOKEN" in capsys.readouterr().err
