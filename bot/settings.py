@@ -8,10 +8,11 @@ into a `SettingsError` whose message is that line.
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from rituals.zones import is_zone
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
@@ -85,10 +86,8 @@ class Settings(BaseSettings):
     @field_validator("default_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        if not is_zone(value):
+            raise ValueError(f"unknown IANA time zone {value!r}")
         return value
 
     @field_validator("slack_api_url")

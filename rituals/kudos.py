@@ -428,8 +428,6 @@ def is_cross_team(giver_team_id: str | None, receiver_team_id: str | None) -> bo
 
 # --- the daily allowance ---------------------------------------------------------
 
-# Names in the tz database that are not places ("localtime" is the host's zone).
-
 
 @dataclass(frozen=True, slots=True)
 class Allowance:

@@ -75,10 +75,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from enum import StrEnum
-from functools import lru_cache
 from itertools import chain
 from typing import Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 from numpy.typing import NDArray
@@ -87,6 +85,7 @@ from scipy.sparse import csr_array
 from scipy.sparse.csgraph import maximum_flow, min_weight_full_bipartite_matching
 
 from rituals.working_hours import overlap, workday_utc
+from rituals.zones import is_zone
 
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
@@ -205,7 +204,7 @@ def ineligibility(candidate: Candidate, round_date: date) -> tuple[UnpairedReaso
         return UnpairedReason.OPTED_OUT, "opted out of shadowing"
     if candidate.away_until is not None and candidate.away_until >= round_date:
         return UnpairedReason.AWAY, f"away until {candidate.away_until.isoformat()}"
-    if not _known_zone(candidate.tz):
+    if not is_zone(candidate.tz):
         return UnpairedReason.UNKNOWN_TIME_ZONE, f"time zone {candidate.tz!r} is not recognised"
     return None
 
@@ -348,15 +347,6 @@ def plan_round(
 
 
 # --- eligibility and inputs -------------------------------------------------
-
-
-@lru_cache(maxsize=1024)
-def _known_zone(tz: str) -> bool:
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 def _two_teams(

@@ -69,8 +69,6 @@ EPOCH_MONDAY = date(1970, 1, 5)
 _PREVIEW_HORIZON = timedelta(days=366 * 30)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _QUARTER_DAY = timedelta(hours=6)
-# Names in the tz database that are not places: "localtime" is whatever the
-# host is set to, which would differ between replicas.
 _CRON_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _APSCHEDULER_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_WORDS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")

@@ -18,6 +18,11 @@ def known_zones() -> frozenset[str]:
     return frozenset(available_timezones()) - NOT_ZONES
 
 
+def is_zone(name: str | None) -> bool:
+    """Whether `name` is a zone by the one rule (settings, schedules and members alike)."""
+    return zone(name) is not None
+
+
 @lru_cache(maxsize=1024)
 def zone(name: str | None) -> ZoneInfo | None:
     """The zone called `name`, or None for a missing or unknown name."""

@@ -73,6 +73,8 @@ def test_env_example_documents_every_setting() -> None:
         ("TANDEM_PORT", "not-a-port", "TANDEM_PORT is invalid"),
         ("TANDEM_PORT", "70000", "TANDEM_PORT is invalid"),
         ("TANDEM_DEFAULT_TIMEZONE", "Mars/Olympus", "TANDEM_DEFAULT_TIMEZONE is invalid"),
+        # The host's zone is no place: replicas would disagree (rituals.zones).
+        ("TANDEM_DEFAULT_TIMEZONE", "localtime", "TANDEM_DEFAULT_TIMEZONE is invalid"),
         ("TANDEM_LOG_LEVEL", "chatty", "TANDEM_LOG_LEVEL is invalid"),
         ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL is invalid"),
     ],
