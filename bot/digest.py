@@ -33,11 +33,11 @@ from rituals.balance import (
     PairMetrics,
     PairSummary,
     metrics_from_aggregates,
-    month_bounds,
     summarize,
     withheld,
 )
 from rituals.interactions import InterdependenceType, RitualKind
+from rituals.periods import month_bounds
 from rituals.schedule import PRESETS, next_fire_times
 from storage.balance import oriented, pair_aggregates_by_window, sizes_by_window
 from storage.models import Member, Partnership, Team

@@ -32,7 +32,6 @@ from sqlalchemy.orm import Session
 
 from bot.digest import Month, balance_timezone
 from bot.kpi.home import may_define, member_kpi_text
-from bot.kudos import month_bounds
 from bot.member_balance import OwnBalance
 from bot.pulse.home import member_pulse_text
 from bot.ritual_changes import next_fire, schedule_words
@@ -43,6 +42,7 @@ from bot.views.home import AdminHome, MemberHome, PartnershipSection, RitualRow,
 from bot.views.home import home_view as render
 from bot.views.shadowing import PairStatus
 from rituals.interactions import RitualKind
+from rituals.periods import month_around
 from rituals.schedule import next_fire_times
 from rituals.standup import StandupSettingsError, should_prompt
 from storage import holidays, home, outbox
@@ -143,7 +143,7 @@ def load_member_home(
     default_tz = services.settings.default_timezone
     zone, _ = zone_of(facts.tz, default_tz)
     today = now.astimezone(zone).date()
-    start, end = month_bounds(str(zone.key), now, default_tz=default_tz)
+    start, end = month_around(now, zone)
     away = facts.away_until if facts.away_until is not None and facts.away_until >= today else None
     return MemberHome(
         user_id=user_id,

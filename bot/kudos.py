@@ -36,7 +36,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -76,6 +76,7 @@ from rituals.kudos import (
     should_nudge,
     suggest_people,
 )
+from rituals.periods import month_around
 from rituals.refusal import Refusal
 from rituals.run_report import RunReport
 from rituals.slack_text import escape, user_mention
@@ -492,7 +493,7 @@ class KudosService:
                     hint="Try `/tandem kudos @ana for the launch`.",
                 )
             tz = member.tz or default_tz
-            start, end = month_bounds(tz, now, default_tz=default_tz)
+            start, end = month_around(now, _zone(tz, default_tz))
             stats = store.month_stats(session, member.id, start, end)
         month = now.astimezone(_zone(tz, default_tz)).strftime("%B %Y")
         return kudos_stats(stats, month)
@@ -580,20 +581,6 @@ def week_start(tz: str, now: datetime, *, default_tz: str = "UTC") -> datetime:
     # Noon of that Monday is inside it whatever DST did during the week.
     monday_noon = today - timedelta(days=weekday) + timedelta(hours=12)
     return local_day_bounds(tz, monday_noon, default_tz=default_tz)[0]
-
-
-def month_bounds(tz: str, now: datetime, *, default_tz: str = "UTC") -> tuple[datetime, datetime]:
-    """[start, end) in UTC of the local calendar month containing `now`."""
-    zone = _zone(tz, default_tz)
-    local = now.astimezone(zone)
-    first = date(local.year, local.month, 1)
-    following = date(local.year + local.month // 12, local.month % 12 + 1, 1)
-
-    def start_of(day: date) -> datetime:
-        noon = datetime(day.year, day.month, day.day, 12, tzinfo=zone).astimezone(UTC)
-        return local_day_bounds(tz, noon, default_tz=default_tz)[0]
-
-    return start_of(first), start_of(following)
 
 
 # --- the optional monthly leaderboard ------------------------------------------------

@@ -50,8 +50,9 @@ from bot.clock import utcnow
 from bot.commands import CommandRequest, Reply
 from bot.services import Services
 from bot.views import shadowing as views
-from rituals.balance import month_bounds, team_pairs
+from rituals.balance import team_pairs
 from rituals.interactions import InteractionKind, RitualKind
+from rituals.periods import month_bounds
 from rituals.run_report import RunReport
 from rituals.schedule import next_fire_times
 from rituals.slack_text import strip_controls

@@ -16,10 +16,8 @@ import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from itertools import combinations
-from zoneinfo import ZoneInfo
 
 from rituals.interactions import InterdependenceType
 
@@ -34,21 +32,6 @@ _SECONDS_PER_HOUR = 3600.0
 
 
 # --- periods and pairs ----------------------------------------------------------
-
-
-def month_bounds(year: int, month: int, tz: str | ZoneInfo) -> tuple[datetime, datetime]:
-    """The calendar month as a half-open UTC interval, with midnight taken in `tz`.
-
-    fold=0 picks the earliest instant of a repeated midnight and, where a
-    transition skips midnight, the instant the new day actually starts.
-    """
-    if not 1 <= month <= 12:
-        raise ValueError(f"month must be 1..12, got {month}")
-    zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
-    next_year, next_month = (year + 1, 1) if month == 12 else (year, month + 1)
-    start = datetime(year, month, 1, tzinfo=zone).astimezone(UTC)
-    end = datetime(next_year, next_month, 1, tzinfo=zone).astimezone(UTC)
-    return start, end
 
 
 def team_pairs(team_ids: Iterable[int]) -> list[tuple[int, int]]:

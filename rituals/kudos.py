@@ -34,10 +34,10 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
+from rituals.periods import day_start
 from rituals.slack_text import (
     ChannelMention,
     Link,
@@ -490,30 +490,10 @@ def local_day_bounds(
         raise ValueError("now must be timezone-aware")
     zone, _ = zone_or_default(tz, default_tz)
     day = now.astimezone(zone).date()
-    start, end = _day_start(day, zone), _day_start(day + timedelta(days=1), zone)
+    start, end = day_start(day, zone), day_start(day + timedelta(days=1), zone)
     if now >= end:  # a clock set back across midnight repeats the end of the day
-        start, end = end, _day_start(day + timedelta(days=2), zone)
+        start, end = end, day_start(day + timedelta(days=2), zone)
     return start, end
-
-
-def _day_start(day: date, zone: ZoneInfo) -> datetime:
-    """The first instant whose local date is `day`, also when midnight is skipped."""
-    midnight = datetime.combine(day, time(0))
-    guess = midnight.replace(tzinfo=zone).astimezone(UTC)
-    if guess.astimezone(zone).replace(tzinfo=None) == midnight:
-        return guess
-    # Midnight falls in a gap (fold=0 read it with the offset before the
-    # transition, an instant after it): the day starts at the transition,
-    # found by bisection over whole seconds, as transitions are.
-    before = int(guess.timestamp()) - 86_400
-    after = int(guess.timestamp())
-    while after - before > 1:
-        middle = (before + after) // 2
-        if datetime.fromtimestamp(middle, UTC).astimezone(zone).date() >= day:
-            after = middle
-        else:
-            before = middle
-    return datetime.fromtimestamp(after, UTC)
 
 
 def _duration(span: timedelta) -> str:

@@ -21,7 +21,6 @@ from bot.kudos import (
     choose_partnership,
     cross_team_label,
     form_text,
-    month_bounds,
     plain,
     week_start,
 )
@@ -159,17 +158,6 @@ def test_week_start_is_local_monday_midnight_across_dst() -> None:
     monday_early = datetime(2026, 3, 8, 19, 0, tzinfo=UTC)
     assert week_start("Asia/Kolkata", monday_early) == datetime(2026, 3, 8, 18, 30, tzinfo=UTC)
     assert week_start("Not/AZone", THURSDAY) == datetime(2026, 3, 9, tzinfo=UTC)
-
-
-def test_month_bounds_follow_the_local_calendar() -> None:
-    start, end = month_bounds("Europe/London", datetime(2026, 3, 31, 23, 30, tzinfo=UTC))
-    # 23:30 UTC on the 31st is 00:30 BST on 1 April: April in London.
-    assert (start, end) == (
-        datetime(2026, 3, 31, 23, 0, tzinfo=UTC),
-        datetime(2026, 4, 30, 23, 0, tzinfo=UTC),
-    )
-    start, end = month_bounds("UTC", datetime(2026, 12, 15, tzinfo=UTC))
-    assert (start, end) == (datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
 
 
 def test_the_partnership_is_the_channels_else_the_oldest(services: Services) -> None:

@@ -8,7 +8,6 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import networkx as nx
 import pytest
@@ -30,7 +29,6 @@ from rituals.balance import (
     apply_privacy,
     band_for,
     metrics_from_aggregates,
-    month_bounds,
     summarize,
     team_pairs,
     trend,
@@ -209,45 +207,7 @@ def test_reference_rejects_a_team_paired_with_itself() -> None:
         reference_metrics([], [], {}, A, A, START, END)
 
 
-# --- month bounds and pairs ----------------------------------------------------------
-
-
-def test_month_bounds_in_march_in_berlin_lose_the_hour_clocks_skip() -> None:
-    start, end = month_bounds(2024, 3, "Europe/Berlin")
-    assert start == datetime(2024, 2, 29, 23, tzinfo=UTC)  # 00:00 CET (+01)
-    assert end == datetime(2024, 3, 31, 22, tzinfo=UTC)  # 00:00 CEST (+02) on 1 April
-    assert end - start == timedelta(days=31) - timedelta(hours=1)
-
-
-def test_month_bounds_in_october_in_berlin_gain_the_repeated_hour() -> None:
-    start, end = month_bounds(2024, 10, ZoneInfo("Europe/Berlin"))
-    assert end - start == timedelta(days=31, hours=1)
-
-
-def test_month_bounds_wrap_the_year_and_reject_a_bad_month() -> None:
-    assert month_bounds(2024, 12, "UTC") == (
-        START.replace(month=12),
-        END.replace(year=2025, month=1),
-    )
-    with pytest.raises(ValueError):
-        month_bounds(2024, 13, "UTC")
-
-
-ZONES = ["Europe/Berlin", "America/Asuncion", "America/Santiago", "Australia/Lord_Howe", "UTC"]
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.integers(2015, 2030), st.integers(1, 12), st.sampled_from(ZONES))
-def test_month_bounds_start_on_the_first_local_instant_of_the_month(
-    year: int, month: int, zone: str
-) -> None:
-    # America/Asuncion skipped midnight on 1 October 2023: the month starts at 01:00 there.
-    start, end = month_bounds(year, month, zone)
-    tz = ZoneInfo(zone)
-    assert (start.astimezone(tz).year, start.astimezone(tz).month) == (year, month)
-    assert (start - timedelta(microseconds=1)).astimezone(tz).month != month
-    assert (end - timedelta(microseconds=1)).astimezone(tz).month == month
-    assert end.astimezone(tz).month != month
+# --- pairs -------------------------------------------------------------------------
 
 
 def test_team_pairs_are_every_pair_once_smaller_id_first() -> None:

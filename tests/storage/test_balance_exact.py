@@ -29,8 +29,9 @@ from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.digest import Month, compute_digest
-from rituals.balance import Metric, metrics_from_aggregates, month_bounds
+from rituals.balance import Metric, metrics_from_aggregates
 from rituals.interactions import FLOW_KINDS, InteractionKind
+from rituals.periods import month_bounds
 from storage.balance import oriented, pair_aggregates_by_window, sizes_by_window
 from storage.db import transaction
 from storage.models import (

@@ -18,9 +18,9 @@ from rituals.balance import (
     PairAggregates,
     PairMetrics,
     metrics_from_aggregates,
-    month_bounds,
 )
 from rituals.interactions import FLOW_KINDS, InteractionKind
+from rituals.periods import month_bounds
 from storage.balance import (
     own_flows,
     pair_aggregates,
