@@ -40,8 +40,9 @@ from rituals.interactions import InterdependenceType, RitualKind
 from rituals.periods import month_bounds
 from rituals.schedule import PRESETS, next_fire_times
 from storage.balance import oriented, pair_aggregates_by_window, sizes_by_window
-from storage.models import Member, Partnership, Team
+from storage.models import Member, Partnership
 from storage.occurrences import WonOccurrence
+from storage.org import team_names
 from storage.outbox import OutboundCall, enqueue, from_parent
 from storage.pulse import close_through as close_pulse_through
 from storage.rituals import RitualSnapshot, schedule_from
@@ -322,12 +323,7 @@ def compute_digest(session: Session, partnership_id: int, month: Month) -> Diges
     tz = balance_timezone(partnership)
     team_ids = [pt.team_id for pt in partnership.teams]  # in the partnership's order
     position = {team: index for index, team in enumerate(team_ids)}
-    names = {
-        team_id: name
-        for team_id, name in session.execute(
-            select(Team.id, Team.name).where(Team.id.in_(team_ids))
-        )
-    }
+    names = team_names(session, team_ids)
     months = [month.shifted(offset) for offset in range(1 - HISTORY_MONTHS, 1)]
     bounds = [months[0].bounds(tz)[0], *(m.bounds(tz)[1] for m in months)]
     by_month = pair_aggregates_by_window(session, partnership_id, team_ids, bounds)

@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 from bot.kpi.digest_section import section_blocks as kpi_section
 from bot.pulse.digest_section import section_blocks as pulse_section
 from rituals.balance import PairSummary
-from storage.kudos import team_names
-from storage.org import partnership_roster
+from storage.org import partnership_roster, partnership_team_names
 
 
 def give_percentages(summaries: Sequence[PairSummary]) -> dict[int, int | None]:
@@ -40,7 +39,7 @@ def give_percentages(summaries: Sequence[PairSummary]) -> dict[int, int | None]:
 def extra_sections(
     session: Session, partnership_id: int, year: int, month: int, summaries: Sequence[PairSummary]
 ) -> tuple[dict[str, Any], ...]:
-    names = team_names(session, partnership_id)
+    names = partnership_team_names(session, partnership_id)
     month_end = date(year, month, calendar.monthrange(year, month)[1])
     roster = partnership_roster(session, partnership_id)
     # Names and raw Slack ids of everyone in the partnership are removed from comments.

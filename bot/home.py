@@ -52,6 +52,7 @@ from storage import standups as standup_store
 from storage.balance import own_flows
 from storage.db import transaction
 from storage.kudos import month_stats
+from storage.org import partnerships_of_teams, team_names
 from storage.outbox import OutboundCall
 from storage.rituals import RitualSnapshot
 
@@ -214,9 +215,9 @@ def _balances(
     """
     found: list[OwnBalance] = []
     mine = set(facts.team_ids)
-    for partnership in home.partnerships_of_teams(session, workspace_id, facts.team_ids):
+    for partnership in partnerships_of_teams(session, workspace_id, facts.team_ids):
         team_ids = [pt.team_id for pt in partnership.teams]
-        names = home.team_names(session, team_ids)
+        names = team_names(session, team_ids)
         tz = balance_timezone(partnership)
         month = Month.containing(now, tz)
         start, end = month.bounds(tz)

@@ -84,7 +84,13 @@ from rituals.zones import zone_or_default
 from storage import kudos as store
 from storage.db import transaction
 from storage.occurrences import WonOccurrence
-from storage.org import RosterEntry, find_member, partnership_roster, upsert_members
+from storage.org import (
+    RosterEntry,
+    find_member,
+    partnership_roster,
+    partnership_team_names,
+    upsert_members,
+)
 from storage.outbox import OutboundCall, direct_message, enqueue, from_parent
 from storage.rituals import RitualSnapshot
 
@@ -283,7 +289,7 @@ class KudosService:
         everyone.update(u for members in group_members.values() for u in members)
         with self.services.sessions() as session:
             known = store.known_people(session, request.workspace_id, partnership.id, everyone)
-            teams = store.team_names(session, partnership.id)
+            teams = partnership_team_names(session, partnership.id)
         giver = known.get(request.giver_id)
         if giver is None or giver.team_id is None:
             return Refusal(NO_PARTNERSHIP, hint=NO_PARTNERSHIP_HINT)
@@ -472,7 +478,7 @@ class KudosService:
                 return "You already +1'd this. Thanks for the enthusiasm!"
             count = store.second_count(session, kudos_id)
             if record.post_key is not None:
-                teams = store.team_names(session, record.partnership_id)
+                teams = partnership_team_names(session, record.partnership_id)
                 enqueue(
                     session,
                     _post_update(record, count, teams),
@@ -642,7 +648,7 @@ def build_kudos_prompts(
             targets.append((occurrence, entry, occurrence.tz))
     if not targets:
         return report
-    teams = store.team_names(session, ritual.partnership_id)
+    teams = partnership_team_names(session, ritual.partnership_id)
     week_starts = {tz: week_start(tz, now) for tz in {tz for _, _, tz in targets}}
     gave = store.cross_team_givers_since(session, ritual.partnership_id, min(week_starts.values()))
     ties: dict[int, list[store.WorkedWith]] = defaultdict(list)

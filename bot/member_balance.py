@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
@@ -20,8 +19,7 @@ from bot.views.digest import own_balance_reply
 from rituals.balance import NOT_ENOUGH_ACTIVITY
 from rituals.interactions import InteractionKind
 from storage.balance import OwnFlows, own_flows
-from storage.models import Partnership, PartnershipTeam, Team, TeamMembership
-from storage.org import find_member
+from storage.org import current_team_ids, find_member, partnerships_of_teams, team_names
 
 K = InteractionKind
 # What a flow is called from the member's side: as the one who gave, as the one who got it.
@@ -108,30 +106,12 @@ def own_balances(
     member = find_member(session, workspace_id, slack_user_id)
     if member is None:
         return []
-    my_teams = set(
-        session.scalars(
-            select(TeamMembership.team_id).where(
-                TeamMembership.member_id == member.id, TeamMembership.left_at.is_(None)
-            )
-        )
-    )
-    if not my_teams:
-        return []
-    mine = select(PartnershipTeam.partnership_id).where(PartnershipTeam.team_id.in_(my_teams))
-    partnerships = session.scalars(
-        select(Partnership)
-        .where(Partnership.workspace_id == workspace_id, Partnership.id.in_(mine))
-        .order_by(Partnership.name)
-    ).all()
+    my_teams = current_team_ids(session, member.id)
+    partnerships = partnerships_of_teams(session, workspace_id, tuple(sorted(my_teams)))
     balances: list[OwnBalance] = []
     for partnership in partnerships:
         team_ids = [pt.team_id for pt in partnership.teams]
-        names = dict(
-            (team_id, name)
-            for team_id, name in session.execute(
-                select(Team.id, Team.name).where(Team.id.in_(team_ids))
-            )
-        )
+        names = team_names(session, team_ids)
         tz = balance_timezone(partnership)
         month = Month.containing(now, tz)
         start, end = month.bounds(tz)

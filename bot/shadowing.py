@@ -62,7 +62,13 @@ from storage.db import transaction
 from storage.interactions import NewInteraction
 from storage.interactions import log as log_interactions
 from storage.occurrences import Status, WonOccurrence, mark
-from storage.org import RosterEntry, find_member, member_teams, partnership_roster
+from storage.org import (
+    RosterEntry,
+    find_member,
+    member_teams,
+    partnership_roster,
+    partnership_team_names,
+)
 from storage.outbox import OutboundCall, cancel, direct_message, enqueue, from_parent
 from storage.rituals import RitualSnapshot
 from storage.rituals import get as get_ritual
@@ -379,10 +385,9 @@ def build_round(
     from rituals.pairing import plan_round  # the numerical stack loads only when a round runs
 
     notify_departures(session, now, ritual_id=ritual.id)
-    teams = store.team_names(session, ritual.partnership_id)
-    names = dict(teams)
+    names = partnership_team_names(session, ritual.partnership_id)
     round_no = store.next_round_no(session, ritual.id)
-    pair = round_teams([team_id for team_id, _ in teams], round_no)
+    pair = round_teams(list(names), round_no)
     if pair is None:
         return "Shadowing needs a partnership of at least two teams."
 

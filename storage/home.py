@@ -220,33 +220,6 @@ def partnership_names(session: Session, partnership_ids: list[int]) -> dict[int,
     return {pid: name for pid, name in rows}
 
 
-def partnerships_of_teams(
-    session: Session, workspace_id: int, team_ids: tuple[int, ...]
-) -> list[Partnership]:
-    """The partnerships any of these teams takes part in, by name."""
-    if not team_ids:
-        return []
-    taking_part = select(PartnershipTeam.partnership_id).where(
-        PartnershipTeam.team_id.in_(team_ids)
-    )
-    return list(
-        session.scalars(
-            select(Partnership)
-            .where(Partnership.workspace_id == workspace_id, Partnership.id.in_(taking_part))
-            .order_by(Partnership.name)
-        )
-    )
-
-
-def team_names(session: Session, team_ids: list[int]) -> dict[int, str]:
-    if not team_ids:
-        return {}
-    return {
-        tid: name
-        for tid, name in session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids)))
-    }
-
-
 def has_partnership(session: Session, workspace_id: int) -> bool:
     """Whether anyone has set Tandem up in the workspace yet."""
     found = session.scalar(

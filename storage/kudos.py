@@ -44,7 +44,6 @@ from storage.models import (
     ShadowParticipant,
     ShadowRound,
     StandupAsk,
-    Team,
     TeamMembership,
 )
 from storage.org import member_teams
@@ -129,17 +128,6 @@ def get_partnership(session: Session, partnership_id: int) -> PartnershipRef | N
     return PartnershipRef(
         found.id, found.workspace_id, found.name, found.channel_id, dict(found.settings or {})
     )
-
-
-def team_names(session: Session, partnership_id: int) -> dict[int, str]:
-    """The partnership's teams, id -> name, in the partnership's order."""
-    rows = session.execute(
-        select(Team.id, Team.name)
-        .join(PartnershipTeam, PartnershipTeam.team_id == Team.id)
-        .where(PartnershipTeam.partnership_id == partnership_id)
-        .order_by(PartnershipTeam.position)
-    )
-    return {team_id: name for team_id, name in rows}
 
 
 @dataclass(frozen=True, slots=True)

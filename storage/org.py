@@ -234,6 +234,55 @@ def set_team_roster(
     return len(joined), len(left)
 
 
+def current_team_ids(session: Session, member_id: int) -> set[int]:
+    """The teams the member is in now."""
+    return set(
+        session.scalars(
+            select(TeamMembership.team_id).where(
+                TeamMembership.member_id == member_id, TeamMembership.left_at.is_(None)
+            )
+        )
+    )
+
+
+def team_names(session: Session, team_ids: Iterable[int]) -> dict[int, str]:
+    """Team id -> name for these teams (those that exist)."""
+    wanted = sorted(set(team_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(select(Team.id, Team.name).where(Team.id.in_(wanted)))
+    return {int(team_id): str(name) for team_id, name in rows}
+
+
+def partnership_team_names(session: Session, partnership_id: int) -> dict[int, str]:
+    """The partnership's teams, id -> name, in the partnership's order."""
+    rows = session.execute(
+        select(Team.id, Team.name)
+        .join(PartnershipTeam, PartnershipTeam.team_id == Team.id)
+        .where(PartnershipTeam.partnership_id == partnership_id)
+        .order_by(PartnershipTeam.position, Team.id)
+    )
+    return {int(team_id): str(name) for team_id, name in rows}
+
+
+def partnerships_of_teams(
+    session: Session, workspace_id: int, team_ids: tuple[int, ...]
+) -> list[Partnership]:
+    """The partnerships any of these teams takes part in, by name."""
+    if not team_ids:
+        return []
+    taking_part = select(PartnershipTeam.partnership_id).where(
+        PartnershipTeam.team_id.in_(team_ids)
+    )
+    return list(
+        session.scalars(
+            select(Partnership)
+            .where(Partnership.workspace_id == workspace_id, Partnership.id.in_(taking_part))
+            .order_by(Partnership.name)
+        )
+    )
+
+
 def find_partnership(session: Session, workspace_id: int, name: str) -> Partnership | None:
     return session.scalar(
         select(Partnership).where(
@@ -284,12 +333,7 @@ def remove_partnership(session: Session, workspace_id: int, name: str) -> Partne
 
 
 def describe_partnership(session: Session, partnership: Partnership) -> PartnershipSummary:
-    names = session.scalars(
-        select(Team.name)
-        .join(PartnershipTeam, PartnershipTeam.team_id == Team.id)
-        .where(PartnershipTeam.partnership_id == partnership.id)
-        .order_by(PartnershipTeam.position)
-    ).all()
+    names = partnership_team_names(session, partnership.id).values()
     return PartnershipSummary(
         partnership.id,
         partnership.name,

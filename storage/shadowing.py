@@ -37,7 +37,6 @@ from storage.models import (
     ShadowParticipant,
     ShadowRound,
     ShadowUnpaired,
-    Team,
     TeamMembership,
 )
 from storage.upsert import insert_for, rowcount
@@ -375,17 +374,6 @@ def team_flows(
     )
     given = {int(team): int(n) for team, n in rows if team is not None}
     return given.get(team_a, 0), given.get(team_b, 0)
-
-
-def team_names(session: Session, partnership_id: int) -> list[tuple[int, str]]:
-    """(team id, name) of a partnership's teams, in the partnership's order."""
-    rows = session.execute(
-        select(Team.id, Team.name)
-        .join(PartnershipTeam, PartnershipTeam.team_id == Team.id)
-        .where(PartnershipTeam.partnership_id == partnership_id)
-        .order_by(PartnershipTeam.position, Team.id)
-    )
-    return [(int(team_id), str(name)) for team_id, name in rows]
 
 
 # --- reading and changing a pairing ------------------------------------------------------

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.kpi.views import board, celebration
 from storage import kpis
-from storage.kudos import team_names
+from storage.org import partnership_team_names
 from storage.outbox import OutboundCall, cancel, enqueue, from_parent
 
 
@@ -36,7 +36,7 @@ def queue_board(
     states = kpis.states(session, partnership_id=partnership_id)
     if not states:
         return None
-    message = board(states, today, team_names(session, partnership_id))
+    message = board(states, today, partnership_team_names(session, partnership_id))
     digest = hashlib.sha256(json.dumps(message, sort_keys=True).encode()).hexdigest()
     revision = kpis.next_board_revision(session, partnership_id, digest)
     if revision is None:
@@ -66,7 +66,7 @@ def queue_celebration(
     channel_id: str,
     now: datetime,
 ) -> None:
-    message = celebration(state, milestone, team_names(session, state.partnership_id))
+    message = celebration(state, milestone, partnership_team_names(session, state.partnership_id))
     enqueue(
         session,
         OutboundCall(

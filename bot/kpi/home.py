@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from bot.kpi.form import OPEN_ACTION_ID
 from bot.kpi.views import kpi_line
 from storage import kpis
-from storage.kudos import team_names
+from storage.org import partnership_team_names
 
 _MAX = 8
 
@@ -22,7 +22,7 @@ def member_kpi_text(session: Session, member_id: int, today: date) -> str:
         return ""
     names: dict[int, str] = {}
     for pid in {s.partnership_id for s in states}:
-        names.update(team_names(session, pid))
+        names.update(partnership_team_names(session, pid))
     lines = [kpi_line(s, today, names) for s in states[:_MAX]]
     if len(states) > _MAX:
         lines.append(f"…and {len(states) - _MAX} more: `/tandem kpi`.")

@@ -25,7 +25,8 @@ from rituals.zones import zone_or_default
 from storage import audit, kpis, org
 from storage.db import transaction
 from storage.interactions import NewInteraction, log
-from storage.kudos import known_people, member_partnerships, team_names
+from storage.kudos import known_people, member_partnerships
+from storage.org import partnership_team_names
 
 AdminTest = Callable[[WebClient, str], bool]
 UNKNOWN = "I don't know you yet: you're not in any team Tandem runs rituals for."
@@ -76,7 +77,7 @@ class KpiService:
             states = kpis.states(session, member_id=member.id)
             teams: dict[int, str] = {}
             for pid in {s.partnership_id for s in states}:
-                teams.update(team_names(session, pid))
+                teams.update(partnership_team_names(session, pid))
             return member_list(states, self._today(member.tz, now), teams)
 
     def add(self, req: KpiRequest, cmd: AddKpi) -> str:

@@ -12,8 +12,7 @@ from rituals.pulse import MAX_COMMENT, month_key
 from rituals.slack_text import strip_controls
 from storage import org, pulse
 from storage.db import transaction
-from storage.kudos import team_names
-from storage.org import member_teams
+from storage.org import member_teams, partnership_team_names
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +34,9 @@ class PulseAnswers:
                 return found
             round_, team_id = found
             others = [
-                n for t, n in team_names(session, round_.partnership_id).items() if t != team_id
+                n
+                for t, n in partnership_team_names(session, round_.partnership_id).items()
+                if t != team_id
             ]
             return Form(round_id, " and ".join(others) or "the other team")
 

@@ -21,9 +21,8 @@ from rituals.pulse import last_working_day, month_key, second_to_last_working_da
 from rituals.zones import zone_or_default
 from storage import pulse
 from storage.kpis import outbox_keys_since
-from storage.kudos import team_names
 from storage.occurrences import WonOccurrence
-from storage.org import RosterEntry, partnership_roster
+from storage.org import RosterEntry, partnership_roster, partnership_team_names
 from storage.outbox import OutboundCall, direct_message, enqueue
 from storage.rituals import RitualSnapshot
 
@@ -71,7 +70,7 @@ def build_pulse(
     chosen = _to_ask(roster, occurrences, ritual.timezone)
     if not chosen:
         return
-    teams = team_names(session, ritual.partnership_id)
+    teams = partnership_team_names(session, ritual.partnership_id)
     calls: list[OutboundCall] = []
     for month in sorted({m for _, m, _ in chosen}):
         entries = [(e, remind) for e, m, remind in chosen if m == month]

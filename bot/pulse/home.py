@@ -8,7 +8,8 @@ from bot.pulse.digest_section import team_results
 from rituals.pulse import MIN_GROUP, STUDY_REFERENCE
 from rituals.slack_text import escape
 from storage import pulse
-from storage.kudos import member_partnerships, team_names
+from storage.kudos import member_partnerships
+from storage.org import partnership_team_names
 
 
 def member_pulse_text(
@@ -20,7 +21,7 @@ def member_pulse_text(
         rounds = pulse.latest_closed(session, partnership.id, limit=1)
         if not rounds:
             continue
-        names = team_names(session, partnership.id)
+        names = partnership_team_names(session, partnership.id)
         results = team_results(
             pulse.team_counts(session, rounds[0].id, with_comments=False), rounds[0].asked, names
         )

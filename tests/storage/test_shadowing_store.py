@@ -271,7 +271,7 @@ def test_member_teams_follow_current_memberships(session_factory: sessionmaker[S
             world.m("UI1"): world.teams["IT"],
         }
         assert org.member_teams(session, world.partnership_id, []) == {}
-        assert store.team_names(session, world.partnership_id) == [
+        assert list(org.partnership_team_names(session, world.partnership_id).items()) == [
             (world.teams["Marketing"], "Marketing"),
             (world.teams["IT"], "IT"),
         ]
