@@ -235,11 +235,6 @@ def summary_key(day_id: int, revision: int = 0) -> str:
     return base if revision == 0 else f"{base}:r{revision}"
 
 
-def _summary_revision(key: str | None) -> int:
-    tail = (key or "").rsplit(":", 1)[-1]
-    return int(tail[1:]) if tail.startswith("r") and tail[1:].isdigit() else 0
-
-
 def answer_key(day_id: int, member_id: int, what: str) -> str:
     return f"standup:day:{day_id}:answer:{member_id}:{what}"
 
@@ -909,7 +904,7 @@ def _queue_summary(
         )
         store.set_summary_key(session, ctx.day.id, first)
         return
-    revision = _summary_revision(ctx.day.summary_key) + 1
+    revision = ctx.day.summary_revision + 1
     if ctx.day.summary_key != first:
         outbox.cancel(session, [ctx.day.summary_key], "superseded by a newer summary")
     key = summary_key(ctx.day.id, revision)
@@ -925,7 +920,7 @@ def _queue_summary(
         now,
         workspace_id,
     )
-    store.set_summary_key(session, ctx.day.id, key)
+    store.set_summary_key(session, ctx.day.id, key, revision)
 
 
 def _log_answer(

@@ -372,6 +372,8 @@ class StandupDay(Base):
     local_date: Mapped[date] = mapped_column(Date)
     cutoff_at: Mapped[datetime]
     summary_key: Mapped[str | None] = mapped_column(String(200))
+    # Versions of the summary queued after the first (0: only the first post).
+    summary_revision: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime]
 
 

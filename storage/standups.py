@@ -61,6 +61,7 @@ class DayRow:
     local_date: date
     cutoff_at: datetime  # the latest cutoff of anyone prompted that day
     summary_key: str | None  # the outbox key of the summary's newest version
+    summary_revision: int  # how many versions followed the first post
 
 
 _DAY_COLUMNS = (
@@ -69,6 +70,7 @@ _DAY_COLUMNS = (
     StandupDay.local_date,
     StandupDay.cutoff_at,
     StandupDay.summary_key,
+    StandupDay.summary_revision,
 )
 
 
@@ -133,11 +135,12 @@ def find_day(session: Session, ritual_id: int, local_date: date) -> DayRow | Non
     return None if row is None else DayRow(*row)
 
 
-def set_summary_key(session: Session, day_id: int, key: str) -> None:
+def set_summary_key(session: Session, day_id: int, key: str, revision: int = 0) -> None:
+    """The summary's newest version: its outbox key and how many versions came before it."""
     session.execute(
         update(StandupDay)
         .where(StandupDay.id == day_id)
-        .values(summary_key=key)
+        .values(summary_key=key, summary_revision=revision)
         .execution_options(synchronize_session=False)
     )
 
