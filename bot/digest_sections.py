@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from bot.kpi.digest_section import section_blocks as kpi_section
 from bot.pulse.digest_section import section_blocks as pulse_section
 from rituals.balance import PairSummary
+from rituals.slack_text import unescape
 from storage.org import partnership_roster, partnership_team_names
 
 
@@ -65,8 +66,7 @@ def sections_text(sections: Sequence[dict[str, Any]]) -> str:
         for item in texts:
             text = str(item.get("text") or "") if isinstance(item, dict) else ""
             if text:
-                plain = text.replace("*", "").replace("&gt;", ">").replace("&lt;", "<")
-                plain = plain.replace("&amp;", "&").replace("\n> ", "\n  > ")
+                plain = unescape(text.replace("*", "")).replace("\n> ", "\n  > ")
                 lines.append(
                     plain[1:-1] if plain.startswith("_") and plain.endswith("_") else plain
                 )
