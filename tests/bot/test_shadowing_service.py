@@ -47,7 +47,7 @@ from storage.models import (
     ShadowUnpaired,
 )
 from storage.occurrences import WonOccurrence
-from tests.storage.test_shadowing_store import World, interaction, make_world
+from tests.storage.test_shadowing import World, interaction, make_world
 
 ROOT = Path(__file__).resolve().parents[2]
 # Monday 9 March 2026, 10:00 in London (UTC+0 until the 29th): the ritual's fire time.

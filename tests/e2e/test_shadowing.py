@@ -31,7 +31,7 @@ from storage.models import Interaction, Member, ShadowPairing
 from tests.e2e.conftest import ADMIN, RunningBot
 from tests.fakes.signed import block_actions_payload, fresh_trigger_id, view_submission_payload
 from tests.fakes.slack_api import DEFAULT_TOKEN
-from tests.storage.test_shadowing_store import World, make_world
+from tests.storage.test_shadowing import World, make_world
 
 pytestmark = pytest.mark.e2e
 

@@ -14,8 +14,8 @@ from storage import standups
 from storage.db import make_engine, transaction
 from storage.migrate import current_revision, downgrade, head_revision, upgrade
 from storage.models import Base
-from tests.storage.test_standups_store import MONDAY, NOW
-from tests.storage.test_standups_store import _setup as standup_world
+from tests.storage.test_standups import MONDAY, NOW
+from tests.storage.test_standups import _setup as standup_world
 
 
 def test_migrated_database_matches_the_models(db_url: str) -> None:
