@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -52,8 +53,8 @@ class RunningBot:
     fake: FakeSlack
 
 
-def send_outbox(bot: RunningBot) -> None:
-    """What a worker's sender does: deliver every due outbox row now."""
+def send_outbox(bot: RunningBot, now: datetime | None = None) -> None:
+    """What a worker's sender does: deliver every outbox row due by `now` (default: now)."""
     client = WebClient(token=DEFAULT_TOKEN, base_url=bot.fake.url, retry_handlers=[])
     sender = OutboxSender(
         bot.services.sessions,
@@ -62,7 +63,7 @@ def send_outbox(bot: RunningBot) -> None:
         "e2e",
         pacer=Pacer(1000, channel_interval=0.0),
     )
-    while sender.run_once(utcnow()):
+    while sender.run_once(now or utcnow()):
         pass
 
 
