@@ -25,7 +25,7 @@ from storage import jobs
 from storage.db import transaction
 from storage.member_data import forgotten_among
 from storage.models import Team
-from storage.org import MemberProfile, set_team_roster, upsert_members
+from storage.org import MemberProfile, refresh_members, set_team_roster
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def sync_teams(
             with transaction(services.sessions) as session:
                 skipped = forgotten_among(session, workspace_id, [p.slack_user_id for p in chosen])
                 chosen = [p for p in chosen if p.slack_user_id not in skipped]
-                member_ids = upsert_members(session, workspace_id, chosen, now)
+                member_ids = refresh_members(session, workspace_id, chosen, now)
             for profile in chosen:
                 teams_of = wanted.pop(profile.slack_user_id, 0)
                 if eligible(profile, include_guests):

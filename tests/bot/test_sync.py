@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from freezegun import freeze_time
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import func, select
@@ -264,3 +265,31 @@ def test_a_forgotten_member_still_in_the_group_does_not_come_back(
         assert "UA" not in ids  # no new row named after them either
         (marker,) = session.scalars(select(ForgottenMember)).all()
         assert "UA" not in marker.id_hash and marker.workspace_id == ws
+
+
+def test_a_resync_writes_only_the_people_whose_profile_changed(
+    services: Services, fake: FakeSlack
+) -> None:
+    for uid in ("UA", "UB"):
+        fake.add_user(uid, tz="Europe/Paris")
+    fake.add_usergroup("SG", "group", ["UA", "UB"])
+    now = datetime.now(UTC)
+    with transaction(services.sessions) as session:
+        ws = ensure_workspace(session, TEAM_ID, now)
+        add_team(session, ws, "Group", "usergroup", "SG", now)
+    client = make_client(services.settings)
+    sync_teams(services, client, ws)
+
+    def stamps() -> dict[str, tuple[datetime, str | None]]:
+        with services.sessions() as session:
+            found = session.execute(select(Member.slack_user_id, Member.updated_at, Member.tz))
+            return {uid: (at, tz) for uid, at, tz in found if uid in ("UA", "UB")}
+
+    before = stamps()
+    fake.add_user("UB", tz="Asia/Tokyo")  # moved; UA unchanged
+    with freeze_time(now + timedelta(hours=1)):
+        (result,) = sync_teams(services, client, ws)
+    after = stamps()
+    assert (result.members, result.added, result.removed) == (2, 0, 0)
+    assert after["UA"] == before["UA"]
+    assert after["UB"] == (now + timedelta(hours=1), "Asia/Tokyo")
