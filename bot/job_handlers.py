@@ -13,7 +13,7 @@ from bot.home import publish_home
 from bot.jobs import MAX_ATTEMPTS, Handler
 from bot.ritual_changes import RitualChanges
 from bot.services import Services
-from bot.sync import TEAM_SYNC, TELL_DM, TELL_HOME, SyncResult, sync_teams
+from bot.sync import TEAM_SYNC, TELL_DM, TELL_HOME, TELL_NOBODY, SyncResult, sync_teams
 from bot.views.admin import sync_report
 from bot.views.common import notice
 from rituals.slack_text import escape
@@ -65,6 +65,9 @@ def run_team_sync(
     admin is told it failed before the job is marked dead.
     """
     assert job.workspace_id is not None
+    if job.payload.get("tell") == TELL_NOBODY:
+        sync_teams(services, client, job.workspace_id)  # failures: retried, then dead
+        return
     actor = str(job.payload["actor"])
     team = job.payload.get("team")
     added = bool(job.payload.get("added"))

@@ -34,6 +34,7 @@ TEAM_SYNC = "team_sync"
 # (the slash commands, whose ack has long gone by the time Slack is read).
 TELL_HOME = "home"
 TELL_DM = "dm"
+TELL_NOBODY = "nobody"  # the periodic sync
 
 
 def team_sync_job(
@@ -59,6 +60,16 @@ def team_sync_job(
         idempotency_key=f"{TEAM_SYNC}:{workspace_id}:{request_key}",
         kind=TEAM_SYNC,
         payload=payload,
+        workspace_id=workspace_id,
+    )
+
+
+def scheduled_sync_job(workspace_id: int, slot: int) -> jobs.NewJob:
+    """The periodic sync of every team: one job per workspace and interval slot."""
+    return jobs.NewJob(
+        idempotency_key=f"{TEAM_SYNC}:{workspace_id}:every:{slot}",
+        kind=TEAM_SYNC,
+        payload={"actor": "", "tell": TELL_NOBODY},
         workspace_id=workspace_id,
     )
 

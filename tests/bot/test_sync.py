@@ -11,6 +11,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import func, select
 
+from bot.job_handlers import HANDLERS
+from bot.jobs import JobRunner
 from bot.runtime import periodic_sync
 from bot.services import Services
 from bot.settings import load_settings
@@ -19,7 +21,7 @@ from bot.sync import eligible, sync_teams
 from storage.batching import batch_size
 from storage.db import transaction
 from storage.member_data import forget_member
-from storage.models import ForgottenMember, Member, Team, TeamMembership
+from storage.models import ForgottenMember, Job, Member, Team, TeamMembership
 from storage.org import MemberProfile, add_team, ensure_workspace, list_teams
 from tests.fakes import FakeSlack
 from tests.fakes.slack_api import DEFAULT_TOKEN, TEAM_ID
@@ -101,6 +103,14 @@ def test_a_user_group_of_20000_syncs(services: Services, fake: FakeSlack) -> Non
         assert session.scalar(humans) == 20_000
 
 
+def _run_jobs(services: Services) -> int:
+    runner = JobRunner(services, make_client(services.settings), HANDLERS)
+    ran = 0
+    while runner.run_once():
+        ran += 1
+    return ran
+
+
 def test_periodic_sync_refreshes_every_workspace(services: Services, fake: FakeSlack) -> None:
     fake.add_user("UA", tz="Europe/Paris")
     fake.add_usergroup("SG", "group", ["UA"])
@@ -108,15 +118,23 @@ def test_periodic_sync_refreshes_every_workspace(services: Services, fake: FakeS
     with transaction(services.sessions) as session:
         ws = ensure_workspace(session, TEAM_ID, now)
         add_team(session, ws, "Group", "usergroup", "SG", now)
-    periodic_sync(services, make_client(services.settings))()
+        other = ensure_workspace(session, "T0002", now)
+    with freeze_time(now):
+        periodic_sync(services)()
+        periodic_sync(services)()  # another worker, same interval: nothing more queued
+    assert _run_jobs(services) == 2  # one per workspace
     with services.sessions() as session:
         (team,) = list_teams(session, ws)
         assert team.member_count == 1 and team.last_synced_at is not None
         assert session.scalars(select(TeamMembership)).one().left_at is None
+        assert list_teams(session, other) == []
     fake.add_usergroup("SG", "group", [])
-    periodic_sync(services, make_client(services.settings))()
+    with freeze_time(now + timedelta(minutes=services.settings.sync_interval_minutes)):
+        periodic_sync(services)()
+        assert _run_jobs(services) == 2
     with services.sessions() as session:
         assert list_teams(session, ws)[0].member_count == 0
+    assert fake.calls_to("chat.postMessage") == []  # nobody to tell
 
 
 def test_periodic_sync_survives_a_slack_failure(services: Services, fake: FakeSlack) -> None:
@@ -124,8 +142,13 @@ def test_periodic_sync_survives_a_slack_failure(services: Services, fake: FakeSl
     with transaction(services.sessions) as session:
         ws = ensure_workspace(session, TEAM_ID, now)
         add_team(session, ws, "Group", "usergroup", "SMISSING", now)
-    fake.fail_next("users.list", status=500)
-    periodic_sync(services, make_client(services.settings))()  # logged, not raised
+    periodic_sync(services)()
+    assert _run_jobs(services) == 1  # failed: logged, retried later
+    with services.sessions() as session:
+        (job,) = session.scalars(select(Job)).all()
+        assert (job.state, job.attempts) == ("pending", 1) and "no_such_subteam" in str(
+            job.last_error
+        )
 
 
 # --- large groups, rate limits, forgotten people -------------------------------------------
