@@ -98,7 +98,7 @@ def eligible(profile: MemberProfile, include_guests: bool) -> bool:
     return include_guests or not profile.is_guest
 
 
-def find_teams(services: Services, workspace_id: int, only: str | None = None) -> list[_Team]:
+def _find_teams(services: Services, workspace_id: int, only: str | None = None) -> list[_Team]:
     with services.sessions() as session:
         query = session.query(Team).filter(Team.workspace_id == workspace_id).order_by(Team.id)
         return [
@@ -118,10 +118,10 @@ def sync_teams(
 ) -> list[SyncResult]:
     """Re-read the teams (all, or the one named `only`) from Slack; safe to repeat.
 
-    `on_page` is called after each users.list page is written (a job keeps its
-    lease alive with it). People who asked to be forgotten are skipped.
+    `on_page` is called after each users.list page is written (progress). People
+    who asked to be forgotten are skipped.
     """
-    teams = find_teams(services, workspace_id, only)
+    teams = _find_teams(services, workspace_id, only)
     if not teams:
         return []
     # Slack id -> the teams (bit i for teams[i]) whose source lists them.
