@@ -18,8 +18,8 @@ from bot.first_run import admin_zone, channel_problem, setup_summary, start_part
 from bot.holidays import holiday_command
 from bot.services import Services
 from bot.standup import admin_notes
-from bot.sync import sync_teams
-from bot.views.admin import admin_help, outbox_status, partnership_list, sync_report, team_list
+from bot.sync import TELL_DM, team_sync_job
+from bot.views.admin import admin_help, outbox_status, partnership_list, team_list
 from bot.views.common import notice
 from bot.views.setup import started_reply
 from bot.views.standup import with_admin_notes
@@ -39,20 +39,22 @@ from rituals.commands import (
     SyncTeams,
     parse_admin,
 )
-from rituals.slack_text import echo
-from storage import audit, outbox
+from rituals.slack_text import echo, escape
+from storage import audit, jobs, outbox
 from storage.db import transaction
 from storage.org import (
     InUse,
     NameTaken,
     NotFound,
     add_team,
+    find_team,
     list_partnerships,
     list_teams,
     remove_partnership,
     remove_team,
 )
 
+RESYNC_HINT = "Membership is re-read from Slack every hour and on `/tandem admin team sync`."
 REFUSAL = (
     "Only Tandem admins can change the setup: workspace admins and owners, and the people "
     "listed in TANDEM_ADMIN_USER_IDS. Ask one of them, or see `/tandem help` for what you can do."
@@ -97,6 +99,11 @@ def status_counts(services: Services, workspace_id: int | None = None) -> dict[s
     return {"pending": found.pending, "retrying": found.retrying, "dead": found.dead}
 
 
+def _request_key(req: CommandRequest, now: datetime) -> str:
+    """What makes this command's job unique: Slack's trigger id (replays are dropped by it)."""
+    return req.trigger_id or f"{req.user_id}:{now.isoformat()}"
+
+
 class AdminCommands:
     def __init__(self, services: Services, is_admin: AdminCheck) -> None:
         self.services = services
@@ -134,15 +141,7 @@ class AdminCommands:
                 with self.services.sessions() as session:
                     return partnership_list(list_partnerships(session, workspace_id))
             if isinstance(parsed, SyncTeams):
-                results = sync_teams(self.services, req.client, workspace_id, parsed.name)
-                if not results:
-                    return notice(
-                        f"No team called `{echo(parsed.name)}`."
-                        if parsed.name
-                        else "There are no teams yet.",
-                        hint="`/tandem admin team add Marketing @marketing` defines one.",
-                    )
-                return sync_report(results)
+                return self._sync_teams(req, parsed, workspace_id, now)
             if isinstance(parsed, AddTeam):
                 return self._add_team(req, parsed, workspace_id, now)
             if isinstance(parsed, RemoveTeam):
@@ -208,19 +207,46 @@ class AdminCommands:
                 after={"name": team.name, "source": f"{team.source_kind}:{team.source_id}"},
                 now=now,
             )
-        try:
-            results = sync_teams(self.services, req.client, workspace_id, parsed.name)
-        except SlackApiError as exc:
-            return notice(
-                f"Added team *{parsed.name}*, but I couldn't read its members yet "
-                f"(`{exc.response.get('error')}`).",
-                hint="For a channel, invite me with `/invite @Tandem`, then `/tandem admin team sync`.",
+            job = team_sync_job(
+                workspace_id,
+                req.user_id,
+                _request_key(req, now),
+                team=team.name,
+                tell=TELL_DM,
+                added=True,
             )
-        count = results[0].members if results else 0
+            jobs.enqueue(session, job, now)
         return notice(
-            f"Added team *{parsed.name}* with {count} member{'s' if count != 1 else ''}.",
-            hint="Membership is re-read from Slack every hour and on `/tandem admin team sync`.",
+            f"Added team *{echo(parsed.name)}*. I'm reading its members from Slack and will "
+            "send you a direct message when it's done.",
+            hint=RESYNC_HINT,
         )
+
+    def _sync_teams(
+        self, req: CommandRequest, parsed: SyncTeams, workspace_id: int, now: datetime
+    ) -> Reply:
+        """Queue the sync as a durable job: reading Slack can take minutes for a large group."""
+        with transaction(self.services.sessions) as session:
+            if parsed.name is None:
+                team = None
+                found = bool(list_teams(session, workspace_id))
+            else:
+                named = find_team(session, workspace_id, parsed.name)
+                team = named.name if named is not None else None
+                found = named is not None
+            if not found:
+                return notice(
+                    f"No team called `{echo(parsed.name)}`."
+                    if parsed.name
+                    else "There are no teams yet.",
+                    hint="`/tandem admin team add Marketing @marketing` defines one.",
+                )
+            key = _request_key(req, now)
+            jobs.enqueue(
+                session, team_sync_job(workspace_id, req.user_id, key, team=team, tell=TELL_DM), now
+            )
+        which = f"*{escape(team)}*'s members" if team else "every team's members"
+        return notice(f"Syncing {which} from Slack; I'll send you a direct message when it's done.")
 
     def _add_partnership(
         self, req: CommandRequest, parsed: AddPartnership, workspace_id: int, now: datetime

@@ -1,4 +1,4 @@
-"""The `tandem` command: run, web, worker, migrate, doctor, outbox, digest, demo.
+"""The `tandem` command: run, web, worker, migrate, doctor, outbox, jobs, digest, demo.
 
 A wrong or missing setting ends the program with one line naming it and
 exit code 2; a database or Slack that does not answer, a file that cannot
@@ -20,7 +20,7 @@ from rituals.slack_text import record_id
 EXIT_CONFIG = 2
 EXIT_FAILED = 1
 # Commands that open TANDEM_DATABASE_URL (doctor checks it itself; demo has its own file).
-DATABASE_COMMANDS = frozenset({"run", "migrate", "worker", "outbox", "digest"})
+DATABASE_COMMANDS = frozenset({"run", "migrate", "worker", "outbox", "jobs", "digest"})
 
 
 class StartError(Exception):
@@ -175,6 +175,66 @@ def cmd_outbox(settings: Settings, args: argparse.Namespace) -> int:
         engine.dispose()
 
 
+def cmd_jobs(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.clock import utcnow
+    from bot.jobs import job_listing
+    from storage import jobs
+    from storage.db import make_engine, make_session_factory, transaction
+
+    _require_migrated(settings)
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    try:
+        if args.jobs_action == "retry":
+            if args.all_dead == (args.job_id is not None):
+                print("tandem: give one job ID or --all-dead", file=sys.stderr)
+                return 1
+            if args.all_dead:
+                with transaction(sessions) as session:
+                    revived = jobs.requeue_dead(session, utcnow())
+                print(
+                    f"re-queued {len(revived)} dead job(s)"
+                    + (f": {', '.join(map(str, revived))}" if revived else "")
+                )
+                return 0
+            raw = str(args.job_id)
+            if record_id(raw) is None:
+                print(f"tandem: {raw!r} is not a job id; `tandem jobs` lists them", file=sys.stderr)
+                return 1
+            with transaction(sessions) as session:
+                done = jobs.requeue(session, int(raw), utcnow())
+            if not done:
+                print(
+                    f"tandem: job {raw} is not dead (or does not exist); only dead jobs retry",
+                    file=sys.stderr,
+                )
+                return 1
+            print(f"re-queued job {raw}: pending, due now")
+            return 0
+        with sessions() as session:
+            listing = job_listing(
+                jobs.counts(session),
+                jobs.rows(session, (jobs.JobState.PENDING, jobs.JobState.DEAD)),
+            )
+        print(listing)
+        return 0
+    finally:
+        engine.dispose()
+
+
+def _jobs_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="jobs_action", metavar="ACTION")
+    retry = actions.add_parser(
+        "retry",
+        help="re-queue a dead job, or every dead job",
+        description="Re-queue dead jobs: pending, attempts 0, due now.",
+    )
+    retry.add_argument(
+        "job_id", nargs="?", metavar="ID", help="the job id that `tandem jobs` shows"
+    )
+    retry.add_argument("--all-dead", action="store_true", help="re-queue every dead job")
+
+
 def _outbox_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="outbox_action", metavar="ACTION")
     retry = actions.add_parser(
@@ -238,11 +298,16 @@ COMMANDS: dict[str, tuple[str, Callable[[Settings, argparse.Namespace], int]]] =
         "list pending, retrying and dead outbox rows; `outbox retry ID` re-queues a dead one",
         cmd_outbox,
     ),
+    "jobs": (
+        "list pending and dead jobs; `jobs retry ID` or `jobs retry --all-dead` re-queues",
+        cmd_jobs,
+    ),
     "digest": ("print a partnership's monthly balance (--json, --chart FILE, --post)", cmd_digest),
     "demo": ("show what leaders get, on a made-up organisation (no Slack needed)", cmd_demo),
 }
 # Commands that take arguments of their own.
 ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {"outbox": _outbox_arguments}
+ARGUMENTS["jobs"] = _jobs_arguments
 ARGUMENTS["digest"] = digest_arguments
 ARGUMENTS["demo"] = demo_arguments
 

@@ -47,8 +47,9 @@ FORGET_WARNING = (
     "the leaders' team totals stay right and name nobody.\n"
     "Messages already posted in Slack (kudos, standup answers in the joint channel) stay "
     "in Slack: Tandem cannot unsend them.\n"
-    "If you stay in a team's Slack group, Tandem will see you there as a newcomer at its "
-    "next sync. This cannot be undone; `/tandem mydata` gets you a copy first."
+    "Tandem will not add you back from a team's Slack group: it keeps only a one-way hash "
+    "of your Slack id, to recognise and skip you. This cannot be undone; `/tandem mydata` "
+    "gets you a copy first."
 )
 FORGET_CONFIRM_HINT = "To go ahead, send `/tandem forget me confirm`."
 FORGOTTEN = (

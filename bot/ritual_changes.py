@@ -381,17 +381,25 @@ class RitualChanges:
             )
 
     def sync(
-        self, actor: str, workspace_id: int, client: WebClient, now: datetime
+        self,
+        actor: str,
+        workspace_id: int,
+        client: WebClient,
+        now: datetime,
+        *,
+        only: str | None = None,
     ) -> list[SyncResult]:
-        """Re-read every team's membership from Slack now."""
-        results = sync_teams(self.services, client, workspace_id)
+        """Re-read the teams' membership (all, or the one named `only`) from Slack now."""
+        results = sync_teams(self.services, client, workspace_id, only)
+        if not results:
+            return results
         with transaction(self.services.sessions) as session:
             audit.record(
                 session,
                 workspace_id=workspace_id,
                 actor=actor,
                 action="team.sync",
-                target="teams",
+                target="teams" if only is None else f"team:{results[0].team}",
                 before=None,
                 after={
                     r.team: {"members": r.members, "added": r.added, "removed": r.removed}

@@ -24,8 +24,9 @@ from bot.middleware import prune_job
 from bot.outbox import SenderPool
 from bot.services import Services
 from bot.shadowing import DEPARTURE_CHECK_MINUTES, departure_job
-from bot.sync import sync_teams
+from bot.sync import scheduled_sync_job
 from bot.tick import tick_job
+from storage import jobs
 from storage.db import transaction
 from storage.housekeeping import prune_all
 from storage.models import Workspace
@@ -36,15 +37,24 @@ Job = Callable[[], None]
 PRUNE_MINUTES = 15
 
 
-def periodic_sync(services: Services, client: WebClient) -> Job:
+def periodic_sync(services: Services) -> Job:
+    """Queue one team sync job per workspace per interval, for a job runner to do.
+
+    Every worker runs this schedule; the job's key (workspace and interval
+    slot) lets only one of them queue it, so replicas do not each walk Slack's
+    directory under the same rate limit.
+    """
+    interval = services.settings.sync_interval_minutes * 60
+
     def run() -> None:
-        with services.sessions() as session:
-            workspace_ids = list(session.scalars(select(Workspace.id)))
-        for workspace_id in workspace_ids:
-            try:
-                sync_teams(services, client, workspace_id)
-            except Exception:
-                log.exception("periodic team sync failed for workspace %s", workspace_id)
+        now = utcnow()
+        slot = int(now.timestamp() // interval)
+        try:
+            with transaction(services.sessions) as session:
+                for workspace_id in session.scalars(select(Workspace.id)).all():
+                    jobs.enqueue(session, scheduled_sync_job(workspace_id, slot), now)
+        except Exception:
+            log.exception("queueing the periodic team sync failed; the next run tries again")
 
     return run
 
@@ -92,7 +102,7 @@ class Background:
 def start_background(services: Services, client: WebClient) -> Background:
     scheduler = BackgroundScheduler(daemon=True)
     scheduler.add_job(
-        periodic_sync(services, client),
+        periodic_sync(services),
         IntervalTrigger(minutes=services.settings.sync_interval_minutes),
         id="team-sync",
         max_instances=1,

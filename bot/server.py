@@ -33,7 +33,7 @@ from bot.app import create_app
 from bot.runtime import Background, start_background
 from bot.services import Services
 from bot.settings import Settings
-from bot.slack_client import make_client
+from bot.slack_client import make_worker_client
 from bot.web import TandemWSGI
 from rituals.zones import known_zones
 from storage import models  # noqa: F401  (mapped classes, for configure_mappers)
@@ -110,7 +110,7 @@ class WorkerTurn:
         fcntl.flock(fd, fcntl.LOCK_EX)
         log.info("web process %d runs the worker's threads", os.getpid())
         services = wsgi.services
-        self.background = start_background(services, make_client(services.settings))
+        self.background = start_background(services, make_worker_client(services.settings))
 
     def stop(self) -> None:
         if self.background is not None:
@@ -195,7 +195,7 @@ def run_worker(settings: Settings, stopping: threading.Event | None = None) -> N
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     services = Services.from_settings(settings)
-    background = start_background(services, make_client(settings))
+    background = start_background(services, make_worker_client(settings))
     print(
         f"tandem worker: {settings.sender_threads} outbox sender(s), {settings.job_threads} "
         "job runner(s) and the tick running; stop with SIGTERM or Ctrl-C",
@@ -219,7 +219,7 @@ def serve_socket_mode(settings: Settings) -> None:
     app = create_app(services)
     freeze_startup_heap()
     if settings.scheduler_enabled:
-        start_background(services, app.client)
+        start_background(services, make_worker_client(settings))
     assert settings.slack_app_token is not None
     log.info("connecting to Slack over Socket Mode")
     SocketModeHandler(

@@ -1,4 +1,10 @@
-"""Reading people and groups from Slack, with cursor pagination."""
+"""Reading people and groups from Slack, with cursor pagination.
+
+users.list and usergroups.users.list are Tier 2 methods (about 20 calls a
+minute): the client's rate-limit handler waits out each 429's Retry-After.
+Pages are handed on as they arrive so a caller never holds the whole
+workspace (`user_pages`).
+"""
 
 from __future__ import annotations
 
@@ -52,6 +58,19 @@ def profile_from_user(user: dict[str, Any]) -> MemberProfile:
     )
 
 
-def all_profiles(client: WebClient) -> dict[str, MemberProfile]:
-    """Everyone in the workspace, one users.list walk instead of a users.info per person."""
-    return {u["id"]: profile_from_user(u) for u in _paged(client.users_list, "members")}
+def user_pages(client: WebClient) -> Iterator[list[MemberProfile]]:
+    """Everyone in the workspace, one users.list page at a time (PAGE people each).
+
+    One walk instead of a users.info per person; only the current page is held.
+    """
+    cursor: str | None = None
+    while True:
+        response = (
+            client.users_list(limit=PAGE, cursor=cursor)
+            if cursor
+            else client.users_list(limit=PAGE)
+        )
+        yield [profile_from_user(user) for user in response.get("members", [])]
+        cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+        if not cursor:
+            return

@@ -149,6 +149,17 @@ def _finish(session: Session, job_id: int, worker_id: str, **values: Any) -> boo
     return rowcount(done) == 1
 
 
+def extend_lease(session: Session, job_id: int, worker_id: str, until: datetime) -> bool:
+    """Keep a long job's lease while its worker is alive; False when the lease was lost."""
+    done = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state == JobState.PENDING, Job.leased_by == worker_id)
+        .values(lease_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(done) == 1
+
+
 def mark_done(session: Session, job_id: int, worker_id: str, now: datetime) -> bool:
     return _finish(
         session, job_id, worker_id, state=JobState.DONE, finished_at=now, last_error=None
@@ -210,11 +221,11 @@ def prune(session: Session, older_than: datetime) -> int:
     )
 
 
-def requeue(session: Session, job_id: int, now: datetime) -> bool:
-    """Bring a dead job back, due now with its attempts reset."""
-    done = session.execute(
+def _revive(session: Session, which: Any, now: datetime) -> list[int]:
+    """Dead jobs matching `which` back to pending, due now with their attempts reset."""
+    revived = session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.state == JobState.DEAD)
+        .where(which, Job.state == JobState.DEAD)
         .values(
             state=JobState.PENDING,
             attempts=0,
@@ -223,9 +234,20 @@ def requeue(session: Session, job_id: int, now: datetime) -> bool:
             leased_by=None,
             finished_at=None,
         )
+        .returning(Job.id)
         .execution_options(synchronize_session=False)
     )
-    return rowcount(done) == 1
+    return sorted(revived.scalars())
+
+
+def requeue(session: Session, job_id: int, now: datetime) -> bool:
+    """Bring a dead job back, due now with its attempts reset."""
+    return bool(_revive(session, Job.id == job_id, now))
+
+
+def requeue_dead(session: Session, now: datetime) -> list[int]:
+    """Bring every dead job back (as `requeue`); returns their ids."""
+    return _revive(session, Job.state == JobState.DEAD, now)
 
 
 def counts(session: Session) -> dict[str, int]:

@@ -8,11 +8,20 @@ leaders see (flows, reach, ties, Gini, give and take, team sizes) is exactly
 what it was, while nothing left in the database names the person. What the
 member wrote themselves (standup answers, shadowing reflections) is deleted;
 their memberships end now, so the placeholder takes part in nothing after.
+
+A forgotten person may still be in a team's Slack group. So that the next
+team sync does not bring them back as a newcomer, forgetting leaves a marker
+(`forgotten_member`) holding a hash of their Slack id, never the id itself;
+sync skips anyone whose id hashes to a marker. The hash lets Tandem recognise
+the id when Slack shows it again; it names nobody to a reader of the table
+who does not already have the id.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -21,7 +30,9 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from storage import outbox
+from storage.batching import batches
 from storage.models import (
+    ForgottenMember,
     HomeView,
     Interaction,
     Kudos,
@@ -40,7 +51,7 @@ from storage.models import (
     Team,
     TeamMembership,
 )
-from storage.upsert import rowcount
+from storage.upsert import insert_for, rowcount
 
 ANONYMOUS_PREFIX = "anon-"
 EXPORT_KEY_PREFIX = "mydata"
@@ -440,6 +451,38 @@ class Forgotten:
     cancelled: int  # messages to the member not sent yet, withdrawn
 
 
+def forgotten_hash(slack_user_id: str) -> str:
+    """What the forget marker keeps instead of the Slack id."""
+    return hashlib.sha256(f"tandem-forgotten:{slack_user_id}".encode()).hexdigest()
+
+
+def mark_forgotten(session: Session, workspace_id: int, slack_user_id: str, now: datetime) -> None:
+    session.execute(
+        insert_for(session, ForgottenMember)
+        .values(workspace_id=workspace_id, id_hash=forgotten_hash(slack_user_id), forgotten_at=now)
+        .on_conflict_do_nothing(index_elements=["workspace_id", "id_hash"])
+    )
+
+
+def forgotten_among(
+    session: Session, workspace_id: int, slack_user_ids: Collection[str]
+) -> set[str]:
+    """The ids in `slack_user_ids` whose owners asked to be forgotten (sync skips them)."""
+    by_hash = {forgotten_hash(uid): uid for uid in slack_user_ids}
+    found: set[str] = set()
+    for batch in batches(sorted(by_hash)):
+        found.update(
+            by_hash[h]
+            for h in session.scalars(
+                select(ForgottenMember.id_hash).where(
+                    ForgottenMember.workspace_id == workspace_id,
+                    ForgottenMember.id_hash.in_(batch),
+                )
+            )
+        )
+    return found
+
+
 def leave_all_teams(session: Session, member_id: int, now: datetime) -> int:
     """End the member's current memberships (their history stays); returns how many ended."""
     return rowcount(
@@ -495,6 +538,7 @@ def forget_member(
         )
     )
     teams_left = leave_all_teams(session, member_id, now)
+    mark_forgotten(session, workspace_id, slack_user_id, now)
     session.execute(
         update(Member)
         .where(Member.id == member_id)

@@ -91,6 +91,22 @@ class Member(Base):
     updated_at: Mapped[datetime]
 
 
+class ForgottenMember(Base):
+    """Someone who asked Tandem to forget them, known only by a hash of their Slack id.
+
+    Team sync skips anyone with a marker, so a person still in a team's Slack
+    group is not brought back as a newcomer (storage.member_data).
+    """
+
+    __tablename__ = "forgotten_member"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True
+    )
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    forgotten_at: Mapped[datetime]
+
+
 class TeamMembership(Base):
     """Who was in which team when; left_at is NULL while they still are."""
 

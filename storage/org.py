@@ -201,6 +201,49 @@ def upsert_members(
     return found
 
 
+_PROFILE = (
+    Member.display_name,
+    Member.tz,
+    Member.is_bot,
+    Member.is_deleted,
+    Member.is_guest,
+    Member.is_workspace_admin,
+)
+
+
+def refresh_members(
+    session: Session, workspace_id: int, profiles: Sequence[MemberProfile], now: datetime
+) -> dict[str, int]:
+    """As `upsert_members`, but writing only people who are new or whose profile changed.
+
+    Team sync re-reads everyone every hour; rewriting each unchanged row would
+    cost a write (and on PostgreSQL a dead row version) per person per sync.
+    """
+    by_id = {p.slack_user_id: p for p in profiles}
+    found: dict[str, int] = {}
+    for batch in batches(sorted(by_id)):
+        rows = session.execute(
+            select(Member.id, Member.slack_user_id, *_PROFILE).where(
+                Member.workspace_id == workspace_id, Member.slack_user_id.in_(batch)
+            )
+        )
+        for member_id, slack_id, *stored in rows:
+            p = by_id[slack_id]
+            current = [
+                p.display_name,
+                p.tz,
+                p.is_bot,
+                p.is_deleted,
+                p.is_guest,
+                p.is_workspace_admin,
+            ]
+            if stored == current:
+                found[slack_id] = member_id
+    changed = [p for slack_id, p in by_id.items() if slack_id not in found]
+    found.update(upsert_members(session, workspace_id, changed, now))
+    return found
+
+
 def set_team_roster(
     session: Session, team_id: int, member_ids: set[int], now: datetime
 ) -> tuple[int, int]:

@@ -22,7 +22,6 @@ from bot.clock import utcnow
 from bot.commands import CommandRequest, Reply
 from bot.first_run import FirstRun
 from bot.home import publish_home
-from bot.job_handlers import team_sync_job
 from bot.listeners.answered import answered
 from bot.member_commands import OPT_KINDS, MemberCommands
 from bot.ritual_changes import RitualChangeError, RitualChanges, words
@@ -37,6 +36,7 @@ from bot.ritual_form import (
     state_from_values,
 )
 from bot.services import Services
+from bot.sync import team_sync_job
 from bot.views.home import (
     ADD_ACTION,
     AWAY_ACTION,

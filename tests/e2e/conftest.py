@@ -10,14 +10,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 from slack_bolt import App
+from slack_sdk import WebClient
 
 from bot.app import create_app
+from bot.clock import utcnow
+from bot.job_handlers import HANDLERS
+from bot.jobs import JobRunner
+from bot.outbox import OutboxSender, Pacer
 from bot.services import Services
 from bot.settings import Settings, load_settings
 from bot.web import TandemWSGI
@@ -45,6 +51,37 @@ class RunningBot:
     app: App
     slack: SlackSender
     fake: FakeSlack
+
+
+def send_outbox(bot: RunningBot, now: datetime | None = None) -> None:
+    """What a worker's sender does: deliver every outbox row due by `now` (default: now)."""
+    client = WebClient(token=DEFAULT_TOKEN, base_url=bot.fake.url, retry_handlers=[])
+    sender = OutboxSender(
+        bot.services.sessions,
+        client,
+        bot.services.settings,
+        "e2e",
+        pacer=Pacer(1000, channel_interval=0.0),
+    )
+    while sender.run_once(now or utcnow()):
+        pass
+
+
+def finish_jobs(bot: RunningBot) -> list[str]:
+    """What a worker does after an ack: run the queued jobs, send what they queued.
+
+    Returns the texts of the direct messages the admin got meanwhile.
+    """
+    before = len(bot.fake.calls_to("chat.postMessage"))
+    runner = JobRunner(bot.services, bot.app.client, HANDLERS)
+    while runner.run_once():
+        pass
+    send_outbox(bot)
+    return [
+        str(call.params.get("text", ""))
+        for call in bot.fake.calls_to("chat.postMessage")[before:]
+        if call.params.get("channel") == ADMIN
+    ]
 
 
 def e2e_settings(db_url: str, fake: FakeSlack, **overrides: Any) -> Settings:

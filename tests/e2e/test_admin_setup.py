@@ -7,7 +7,7 @@ import json
 from sqlalchemy import select
 
 from storage.models import AuditLog, Member, Partnership, Team, TeamMembership
-from tests.e2e.conftest import ADMIN, RunningBot
+from tests.e2e.conftest import ADMIN, RunningBot, finish_jobs
 
 
 def _reply(bot: RunningBot, text: str, user_id: str = ADMIN) -> str:
@@ -34,8 +34,13 @@ def _seed_directory(bot: RunningBot) -> None:
 def test_team_and_partnership_setup_round_trip(bot: RunningBot) -> None:
     _seed_directory(bot)
     text = _reply(bot, "admin team add Marketing <!subteam^SMKT|@marketing>")
-    assert "Added team *Marketing* with 2 members" in text
-    assert "Added team *IT* with 1 member" in _reply(bot, "admin team add IT <#CIT|it-team>")
+    assert "Added team *Marketing*. I'm reading its members from Slack" in text
+    assert "Added team *IT*." in _reply(bot, "admin team add IT <#CIT|it-team>")
+    # The answers came in the acks; a worker reads Slack, then tells the admin by DM.
+    assert bot.fake.calls_to("usergroups.users.list") == []
+    told = finish_jobs(bot)
+    assert "Added team *Marketing* with 2 members." in told
+    assert "Added team *IT* with 1 member." in told
 
     listing = _reply(bot, "admin team list")
     assert "2 teams" in listing
@@ -86,9 +91,14 @@ def test_team_and_partnership_setup_round_trip(bot: RunningBot) -> None:
 def test_sync_follows_slack_membership(bot: RunningBot) -> None:
     _seed_directory(bot)
     _reply(bot, "admin team add Marketing <!subteam^SMKT>")
+    finish_jobs(bot)
     bot.fake.add_usergroup("SMKT", "marketing", ["UM1", "UI1"])  # UM2 left, UI1 joined
     text = _reply(bot, "admin team sync Marketing")
-    assert "*Marketing*: 2 members (+1 / -1" in text
+    assert "Syncing *Marketing*'s members from Slack" in text
+    (told,) = finish_jobs(bot)
+    assert told.startswith("Synced: Marketing 2 (+1 / -1)")
+    report = bot.fake.calls_to("chat.postMessage")[-1].json_param("blocks")
+    assert "*Marketing*: 2 members (+1 / -1" in json.dumps(report)
     with bot.services.sessions() as session:
         rows = session.execute(
             select(Member.slack_user_id, TeamMembership.left_at).join(
@@ -104,8 +114,10 @@ def test_a_person_in_two_teams_of_a_partnership_counts_once(bot: RunningBot) -> 
 
     _seed_directory(bot)
     _reply(bot, "admin team add Marketing <!subteam^SMKT>")
+    finish_jobs(bot)
     bot.fake.add_channel("CIT", "it-team", ["UI1", "UM1"])  # UM1 is in both teams
     _reply(bot, "admin team add IT <#CIT>")
+    finish_jobs(bot)
     _reply(bot, "admin partnership add Marketing IT channel=<#CJOINT> leaders=<@UM1>")
     with bot.services.sessions() as session:
         partnership = session.scalars(select(Partnership)).one()
@@ -144,5 +156,8 @@ def test_admin_mistakes_get_clear_answers(bot: RunningBot) -> None:
 def test_channel_team_the_bot_cannot_read(bot: RunningBot) -> None:
     _seed_directory(bot)
     bot.fake.error_next("conversations.members", error="channel_not_found")
-    text = _reply(bot, "admin team add Ops <#CSECRET|secret>")
-    assert "couldn't read its members" in text and "/invite @Tandem" in text
+    _reply(bot, "admin team add Ops <#CSECRET|secret>")
+    (told,) = finish_jobs(bot)
+    assert "couldn't read its members yet (`channel_not_found`)" in told
+    blocks = json.dumps(bot.fake.calls_to("chat.postMessage")[-1].json_param("blocks"))
+    assert "/invite @Tandem" in blocks

@@ -102,6 +102,13 @@ class World:
         while sender.run_once(self.clock.now):
             pass
 
+    def finish_jobs(self) -> None:
+        """What a worker does after the acks: run the queued jobs, send what they queued."""
+        runner = JobRunner(self.bot.services, self.bot.app.client, HANDLERS, clock=self.clock)
+        while runner.run_once():
+            pass
+        self.drain()
+
     def week_passes(self) -> None:
         """Tick every hour for seven days, sending what each tick queued."""
         start = self.clock.now
@@ -373,11 +380,16 @@ def test_readme_quick_start_slash_commands_then_a_week_of_rituals(world: World) 
         for word, link in links.items():
             text = re.sub(rf"(?<![\w<]){re.escape(word)}\b", link, text)
         answers.append(world.reply(text))
-    assert "Added team *Marketing* with 2 members" in answers[0]
-    assert "Added team *IT* with 2 members" in answers[1]
+    assert "Added team *Marketing*. I'm reading its members" in answers[0]
+    assert "Added team *IT*. I'm reading its members" in answers[1]
     assert "*Marketing + IT*" in answers[2] and NEXT_STEPS in answers[2]
     assert "Not in" not in answers[2] and ":warning:" not in answers[2]
     assert "Tandem commands" in answers[3]  # /tandem help
+    # A worker reads the teams from Slack and tells the admin by DM.
+    world.finish_jobs()
+    told = [str(c.params["text"]) for c in world.posts() if c.params["channel"] == ADMIN]
+    assert "Added team *Marketing* with 2 members." in told
+    assert "Added team *IT* with 2 members." in told
 
     world.week_passes()
     _assert_first_week(world)
@@ -387,6 +399,7 @@ def test_partnership_add_says_when_tandem_is_not_in_the_channel(world: World) ->
     world.bot.fake.add_channel("COUT", "elsewhere", ["UM1"], is_member=False)
     world.reply("admin team add Marketing <!subteam^SMKT>")
     world.reply("admin team add IT <#CIT>")
+    world.finish_jobs()
     answer = world.reply("admin partnership add Marketing IT channel=<#COUT> leaders=<@UM1> paused")
     assert "/invite @Tandem" in answer and "start *paused*" in answer
     with world.bot.services.sessions() as session:

@@ -28,7 +28,7 @@ from bot.views.shadowing import (
 from rituals.interactions import InteractionKind
 from storage.db import transaction
 from storage.models import Interaction, Member, ShadowPairing
-from tests.e2e.conftest import ADMIN, RunningBot
+from tests.e2e.conftest import ADMIN, RunningBot, finish_jobs
 from tests.fakes.signed import block_actions_payload, fresh_trigger_id, view_submission_payload
 from tests.fakes.slack_api import DEFAULT_TOKEN
 from tests.storage.test_shadowing import World, make_world
@@ -263,8 +263,8 @@ def test_a_member_leaving_mid_round_frees_their_partner(
     pairing = _pairing(bot)
 
     bot.fake.add_usergroup("SIT", "it", [])  # UI1 leaves IT in Slack
-    synced = _command(bot, "admin team sync IT", ADMIN)
-    assert "*IT*: 0 members" in synced
+    assert "Syncing *IT*'s members" in _command(bot, "admin team sync IT", ADMIN)
+    assert finish_jobs(bot)[0].startswith("Synced: IT 0 (+0 / -1)")
     departure_job(bot.services)()
     _drain(bot)
     [note] = [c for c in bot.fake.calls_to("chat.postMessage") if c.params["channel"] == "UM1"]

@@ -792,6 +792,36 @@ class _RateLimiter:
         return None
 
 
+class _MethodLimits:
+    """Slack's per-method tiers: at most N calls to a method in any 60 s, 429 beyond.
+
+    Slack allows short bursts within a tier, so this is a sliding window, not an
+    even spacing. `clock` is the fake's own: a test that also hands its client a
+    fake sleep moves both, so honouring `Retry-After` costs no real time.
+    """
+
+    WINDOW = 60.0
+
+    def __init__(self, per_minute: Mapping[str, int], clock: Callable[[], float]) -> None:
+        self._limits = dict(per_minute)
+        self._clock = clock
+        self._recent: dict[str, deque[float]] = defaultdict(deque)
+
+    def retry_after(self, method: str) -> int | None:
+        """Seconds to wait (rounded up, as Slack's header), or None and the call counts."""
+        limit = self._limits.get(method)
+        if limit is None:
+            return None
+        now = self._clock()
+        recent = self._recent[method]
+        while recent and recent[0] <= now - self.WINDOW:
+            recent.popleft()
+        if len(recent) >= limit:
+            return max(1, math.ceil(recent[0] + self.WINDOW - now))
+        recent.append(now)
+        return None
+
+
 # --------------------------------------------------------------------------- server
 
 
@@ -860,6 +890,7 @@ class FakeSlack:
         self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
         self._delays: dict[str, float] = {}
         self._limiter: _RateLimiter | None = None
+        self._method_limits: _MethodLimits | None = None
         self._stats = Stats()
         self._responses = 0
         self.handler_errors: list[str] = []
@@ -1032,6 +1063,18 @@ class FakeSlack:
             else:
                 self._limiter = _RateLimiter(per_channel_per_second, workspace_per_second)
 
+    def limit_methods(
+        self, per_minute: Mapping[str, int] | None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        """Answer 429 with Retry-After to calls beyond `per_minute[method]` in any 60 s.
+
+        Slack's tiers for the directory reads: users.list and usergroups.users.list
+        are Tier 2 (20 a minute), conversations.members Tier 4 (100). `clock` gives
+        seconds; pass None to lift the limits.
+        """
+        with self._cond:
+            self._method_limits = None if per_minute is None else _MethodLimits(per_minute, clock)
+
     def _add_faults(self, method: str, count: int, fault: _Fault) -> None:
         with self._cond:
             self._faults[method].extend([fault] * count)
@@ -1092,6 +1135,7 @@ class FakeSlack:
             self._faults.clear()
             self._delays.clear()
             self._limiter = None
+            self._method_limits = None
             self._stats = Stats()
             self.handler_errors.clear()
             old = self._ws
@@ -1166,6 +1210,10 @@ class FakeSlack:
             return fault.reply, False
         if fault.drop and not fault.after_processing:
             return _Reply(0, {}), True
+        if self._method_limits is not None:
+            tier_wait = self._method_limits.retry_after(method)
+            if tier_wait is not None:
+                return _status_reply(429, tier_wait), False
         if method == "chat.postMessage" and self._limiter is not None:
             wait = self._limiter.retry_after(str(params.get("channel", "")), now)
             if wait is not None:

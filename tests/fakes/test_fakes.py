@@ -377,6 +377,27 @@ def test_rate_limit_mode_has_a_workspace_ceiling(fake: FakeSlack, client: WebCli
     assert raised.value.response.headers["Retry-After"] == "2"
 
 
+def test_method_limits_allow_a_burst_per_minute_then_say_when(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    now = [100.0]
+    fake.limit_methods({"users.list": 2}, clock=lambda: now[0])
+    client.users_list()
+    now[0] = 130.0
+    client.users_list()
+    with pytest.raises(SlackApiError) as raised:
+        client.users_list()
+    assert raised.value.response.status_code == 429
+    assert raised.value.response.headers["Retry-After"] == "30"  # the first call leaves at 160
+    client.users_info(user="UBOT")  # other methods are not limited
+    now[0] = 160.0
+    client.users_list()
+    fake.limit_methods(None)
+    for _ in range(5):
+        client.users_list()
+    assert fake.stats.ratelimited == 1
+
+
 def test_duplicates_count_keys_or_channel_and_text(fake: FakeSlack, client: WebClient) -> None:
     for key in ("a", "a", "b"):
         client.chat_postMessage(channel="C1", text="same", metadata=_metadata(key))

@@ -83,6 +83,37 @@ def test_a_failing_job_is_retried_later_then_dead_and_can_be_requeued(
     assert _state(session_factory, "a") == ("pending", 0)
 
 
+def test_a_running_job_keeps_its_lease_only_while_its_worker_holds_it(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with transaction(session_factory) as session:
+        jobs.enqueue(session, _job("a"), T0)
+    (job,) = _claim(session_factory, "w1", T0)
+    later = T0 + LEASE * 2
+    with transaction(session_factory) as session:
+        assert jobs.extend_lease(session, job.id, "w1", later + LEASE)
+        assert not jobs.extend_lease(session, job.id, "w2", later + LEASE)  # not theirs
+    assert _claim(session_factory, "w2", later) == []
+    (taken,) = _claim(session_factory, "w2", later + LEASE + timedelta(seconds=1))
+    with transaction(session_factory) as session:
+        assert not jobs.extend_lease(session, taken.id, "w1", later + LEASE * 3)
+
+
+def test_every_dead_job_can_be_requeued_at_once(session_factory: sessionmaker[Session]) -> None:
+    with transaction(session_factory) as session:
+        for key in ("a", "b", "c"):
+            jobs.enqueue(session, _job(key), T0)
+    claimed = _claim(session_factory, "w1", T0)
+    with transaction(session_factory) as session:
+        for job in claimed[:2]:
+            jobs.mark_dead(session, job.id, "w1", T0, attempts=6, error="boom")
+        assert jobs.requeue_dead(session, T0 + LEASE) == sorted(j.id for j in claimed[:2])
+        assert jobs.requeue_dead(session, T0 + LEASE) == []
+        assert not jobs.requeue(session, claimed[2].id, T0)  # pending, not dead
+    assert _state(session_factory, "a") == ("pending", 0)
+    assert {j.idempotency_key for j in _claim(session_factory, "w2", T0 + LEASE)} == {"a", "b"}
+
+
 def test_pausing_withdraws_a_rituals_unsent_work_but_not_what_is_in_flight(
     session_factory: sessionmaker[Session],
 ) -> None:

@@ -15,6 +15,7 @@ from storage import rituals as ritual_store
 from storage import shadowing as shadow_store
 from storage.db import transaction
 from storage.models import (
+    ForgottenMember,
     HomeView,
     Interaction,
     Kudos,
@@ -233,3 +234,19 @@ def test_each_forgotten_member_gets_an_anonymous_id_of_their_own(
         second = member_data.forget_member(s, world.workspace_id, "UMAR4", FORGOTTEN_AT)
     assert first is not None and second is not None
     assert first.anonymous_id != second.anonymous_id
+
+
+def test_forgetting_leaves_a_marker_that_names_nobody(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Team sync asks which of a page's ids were forgotten; the table holds no Slack id."""
+    world = seed_world(session_factory)
+    with transaction(session_factory) as s:
+        assert member_data.forgotten_among(s, world.workspace_id, [WHO, "UMAR3"]) == set()
+        member_data.forget_member(s, world.workspace_id, WHO, FORGOTTEN_AT)
+    with session_factory() as s:
+        assert member_data.forgotten_among(s, world.workspace_id, [WHO, "UMAR3"]) == {WHO}
+        assert member_data.forgotten_among(s, world.workspace_id + 1, [WHO]) == set()
+        (marker,) = s.scalars(select(ForgottenMember)).all()
+    assert marker.id_hash == member_data.forgotten_hash(WHO) and WHO not in marker.id_hash
+    assert marker.forgotten_at == FORGOTTEN_AT
