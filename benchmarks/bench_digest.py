@@ -1,25 +1,34 @@
-"""The monthly balance at scale: one partnership-month from a large interaction log.
+"""The leaders' digest at scale: closed months from snapshots, the month in progress from the log.
 
-Generates 1,000,000 interactions (default) among 10,000 members of two teams
-(6,000 and 4,000) over the 12 months of 2024, all in one partnership (the
-worst case: every row of the month belongs to the partnership being
-summarised), plus standup asks and blockers. About 5 % of people change
-team mid-year, and every interaction carries the team at the time.
+Generates a log of 1,000,000 interactions (default) among 10,000 members of
+two teams (60 % and 40 %) over the 12 months of 2024, all in one partnership
+(the worst case: every row of the month belongs to the partnership being
+summarised), plus standup asks and blockers. About 5 % of people change team
+mid-year, and every interaction carries the team at the time. `--full` (what
+`make bench` runs) measures 10,000,000 interactions among 100,000 members
+too.
 
-Then, on SQLite and on PostgreSQL, it times:
-- one partnership-month: the grouped queries (storage.balance) plus team
-  sizes and metrics_from_aggregates, i.e. everything the digest needs for
-  one month (median of several warm runs, and the first run);
-- the whole digest computation (six months for trend and chart, summary);
-- the plain-Python reference (tests/rituals/balance_reference.py) on the same
-  month's rows, already in memory, and the ratio SQL / reference; and the
-  reference as it would really run, loading the month's rows from the
-  database first;
-and reports peak memory: Python allocations while computing (tracemalloc)
-and the process's maximum resident set size. The two paths are checked to
-agree on the month.
+Then, on SQLite and on PostgreSQL, it times (median of warm runs, wall and
+CPU; CPU includes the PostgreSQL backend's when it can be read):
+- one live month: everything a digest needs from the log for one month
+  (flows, blockers, asks, team sizes) and the metrics, beside the anchor of
+  one bare GROUP BY of the same month's rows by pair of people;
+- the whole digest for June 2024 (six months for the trend and the chart),
+  cold (the six closed months computed and stored, rolled back after each
+  run) and warm (read from their snapshots), beside the anchor of one bare
+  count of the six months' rows; and the monthly run, when five months are
+  stored and the one just over is computed and stored;
+- the digest of June as a month in progress (now mid-June): five months
+  from snapshots and June from the log;
+and checks that the paths agree: one month from SQL against the plain-Python
+reference (tests/rituals/balance_reference.py), the digest from snapshots
+(with June's rows deleted first) against the digest computed live, and the
+month in progress against the live digest.
 
-Run: .venv/bin/python benchmarks/bench_digest.py [--interactions N] [--members M]
+tests/benchmarks/test_bench_digest.py runs this code at a tiny size, for
+correctness only.
+
+Run: .venv/bin/python benchmarks/bench_digest.py [--full] [--interactions N] [--members M]
      [--repeat R] [--postgres-url URL] [--skip-postgres] [--skip-sqlite]
 """
 
@@ -36,25 +45,27 @@ import tempfile
 import time
 import tracemalloc
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, create_engine, insert, select, text
+from sqlalchemy import Engine, Table, create_engine, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.digest import Month, compute_digest
+from bot.digest import HISTORY_MONTHS, Digest, Month, compute_digest
 from rituals.balance import (
     PairMetrics,
     metrics_from_aggregates,
 )
 from rituals.interactions import InteractionKind, InterdependenceType
 from storage.balance import pair_aggregates, sizes_by_window
-from storage.db import make_engine, make_session_factory, transaction
+from storage.balance_snapshots import drop_snapshots, stored_months
+from storage.db import make_engine, make_session_factory, ping, transaction
 from storage.migrate import upgrade
 from storage.models import (
     Interaction,
@@ -63,7 +74,6 @@ from storage.models import (
     PartnershipTeam,
     Ritual,
     StandupAnswer,
-    StandupAsk,
     StandupDay,
     Team,
     TeamMembership,
@@ -84,6 +94,8 @@ MIX = {"cross": 0.50, "internal": 0.20, "answer": 0.25, "blocker": 0.05}
 FLOW_KINDS = [K.HELP_GIVEN, K.HELP_OFFERED, K.KUDOS, K.KUDOS_SECOND, K.SHADOWING, K.MENTION]
 ASKS_PER_INTERACTION = 0.02
 CHUNK = 100_000
+# `--full`: ten times the log, among ten times the people.
+FULL = (10_000_000, 100_000)
 NULL = "\\N"  # COPY text format
 
 
@@ -303,6 +315,7 @@ def load_sqlite(engine: Engine, data: Data) -> None:
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
+        cursor.execute("PRAGMA cache_size = -262144")  # 256 MB while loading, this connection only
         n = len(data.kind)
         for lo in range(0, n, CHUNK):
             hi = min(n, lo + CHUNK)
@@ -355,7 +368,6 @@ def load_sqlite(engine: Engine, data: Data) -> None:
                 )
             ],
         )
-        cursor.execute("ANALYZE")
         raw.commit()
     finally:
         raw.close()
@@ -408,11 +420,20 @@ def load_postgres(engine: Engine, data: Data) -> None:
         raw.commit()
     finally:
         raw.close()
-    # What autovacuum would have done by the time a month is summarised: the
-    # visibility map lets PostgreSQL skip heap visibility checks.
+
+
+def analyse(backend: str, engine: Engine) -> None:
+    """What autovacuum would have done by the time a month is summarised.
+
+    Statistics for every table (without them PostgreSQL reads the memberships
+    behind the team sizes one index probe at a time), and on PostgreSQL the
+    log's visibility map, which lets it skip heap visibility checks.
+    """
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE interaction"))
-        conn.execute(text("VACUUM ANALYZE standup_ask"))
+        conn.execute(text("ANALYZE"))
+        if backend == "postgres":
+            conn.execute(text("VACUUM interaction"))
+            conn.execute(text("VACUUM standup_ask"))
 
 
 # --- measuring ----------------------------------------------------------------------
@@ -554,77 +575,172 @@ def one_month(session: Session) -> PairMetrics:
     return metrics_from_aggregates(agg, sizes.teams, sizes.people[(A, B)])
 
 
-def reference_from_database(session: Session) -> PairMetrics:
-    """The long way: load the month's rows into Python objects, then compute."""
+def whole_digest(now: datetime | None) -> Callable[[Session], Digest]:
+    """The digest of MONTH (six months for the trend and the chart), as the ritual computes it."""
+
+    def work(session: Session) -> Digest:
+        return compute_digest(session, PARTNERSHIP, MONTH, now)
+
+    return work
+
+
+def monthly_run(now: datetime) -> Callable[[Session], Digest]:
+    """The ritual's monthly run: five months stored already, the month just over computed."""
+
+    def work(session: Session) -> Digest:
+        drop_snapshots(session, PARTNERSHIP, [MONTH.key])
+        return compute_digest(session, PARTNERSHIP, MONTH, now)
+
+    return work
+
+
+def _month_rows() -> Any:
     start, end = MONTH.bounds(TZ)
     i = Interaction
-    rows = session.execute(
-        select(
-            i.kind,
-            i.provider_member_id,
-            i.beneficiary_member_id,
-            i.provider_team_id,
-            i.beneficiary_team_id,
-            i.occurred_at,
-        ).where(i.partnership_id == PARTNERSHIP, i.occurred_at >= start, i.occurred_at < end)
+    return (i.partnership_id == PARTNERSHIP, i.occurred_at >= start, i.occurred_at < end)
+
+
+def anchor_pairs_of_people(session: Session) -> object:
+    """Anchor: one bare GROUP BY of the month's rows by pair of people, the least any count does."""
+    i = Interaction
+    grouped = (
+        select(i.provider_member_id, i.beneficiary_member_id)
+        .where(*_month_rows())
+        .group_by(i.provider_member_id, i.beneficiary_member_id)
+        .subquery()
     )
-    records = [InteractionRecord(K(k), p, b, pt, bt, t) for k, p, b, pt, bt, t in rows]
-    a = StandupAsk
-    asks = [
-        AskRecord(c, f, rt, ht)
-        for c, f, rt, ht in session.execute(
-            select(a.created_at, a.first_offer_at, a.requester_team_id, a.helper_team_id).where(
-                a.partnership_id == PARTNERSHIP, a.created_at >= start, a.created_at < end
-            )
+    return session.execute(select(func.count()).select_from(grouped)).scalar()
+
+
+def anchor_count_six_months(session: Session) -> object:
+    """Anchor: one bare count of the rows the digest's six months hold."""
+    first = MONTH.shifted(1 - HISTORY_MONTHS).bounds(TZ)[0]
+    _, end = MONTH.bounds(TZ)
+    i = Interaction
+    return session.execute(
+        select(func.count()).where(
+            i.partnership_id == PARTNERSHIP, i.occurred_at >= first, i.occurred_at < end
         )
-    ]
-    (sizes,) = sizes_by_window(session, PARTNERSHIP, (A, B), (start, end))
-    return reference_metrics(records, asks, sizes.teams, A, B, start, end, sizes.people[(A, B)])
+    ).scalar()
 
 
-def whole_digest(session: Session) -> object:
-    return compute_digest(session, PARTNERSHIP, MONTH)
+@dataclasses.dataclass
+class Figures:
+    """One backend at one size: what was measured and whether the paths agree."""
+
+    backend: str
+    interactions: int
+    month_rows: int
+    agrees_with_reference: bool  # one month from SQL == the plain-Python reference
+    snapshots_equal_live: bool  # the digest from snapshots == the digest computed live
+    in_progress_equals_live: bool  # the month in progress read live == computed live
+    live_month: Runs
+    first_live_month: float
+    anchor_month: Runs
+    cold: Runs
+    warm: Runs
+    monthly: Runs
+    in_progress: Runs
+    anchor_six: Runs
+    stored_months: int
+    peak_bytes: int
 
 
-def bench(
-    backend: str,
-    engine: Engine,
-    rows: int,
-    reference: PairMetrics,
-    reference_seconds: float,
-    repeat: int,
-) -> None:
-    started = time.perf_counter()
-    with make_session_factory(engine)() as session:
-        result = one_month(session)
-    first = time.perf_counter() - started
-    month = measure(engine, one_month, repeat)
-    loaded = measure(engine, reference_from_database, 3)
-    digest = measure(engine, whole_digest, max(3, repeat // 2))
-    with make_session_factory(engine)() as session:
+def measure_backend(
+    backend: str, engine: Engine, data: Data, reference: PairMetrics, repeat: int
+) -> Figures:
+    """Everything for one backend whose database holds `data`; the caller prints it."""
+    sessions = make_session_factory(engine)
+    start, end = MONTH.bounds(TZ)
+    lo, hi = np.searchsorted(data.seconds, [(t - YEAR_START).total_seconds() for t in (start, end)])
+    began = time.perf_counter()
+    with sessions() as session:
+        month = one_month(session)
+    first_live_month = time.perf_counter() - began
+    live_month = measure(engine, one_month, repeat)
+    anchor_month = measure(engine, anchor_pairs_of_people, repeat)
+    with sessions() as session:
         peak = peak_python_bytes(lambda: one_month(session))
+        live_digest = whole_digest(None)(session)
+    # Cold: the first computation, storing the six closed months (rolled back after each run).
+    after = end + timedelta(days=1)
+    with transaction(sessions) as session:
+        drop_snapshots(session, PARTNERSHIP)
+    cold = measure(engine, whole_digest(after), max(3, repeat // 2))
+    with transaction(sessions) as session:
+        whole_digest(after)(session)
+    with sessions() as session:
+        stored = len(stored_months(session, PARTNERSHIP))
+        # Read back with the log's month emptied: the figures must come from the snapshots.
+        session.execute(delete(Interaction).where(*_month_rows()))
+        from_snapshots = whole_digest(after)(session)
+        session.rollback()
+    warm = measure(engine, whole_digest(after), repeat)
+    monthly = measure(engine, monthly_run(after), repeat)
+    anchor_six = measure(engine, anchor_count_six_months, repeat)
+    # The month in progress: five months from snapshots, MONTH itself from the log.
+    during = start + (end - start) / 2
+    in_progress = measure(engine, whole_digest(during), repeat)
+    with sessions() as session:
+        progress_digest = whole_digest(during)(session)
+    return Figures(
+        backend=backend,
+        interactions=len(data.kind),
+        month_rows=int(hi - lo),
+        agrees_with_reference=agree(month, reference),
+        snapshots_equal_live=from_snapshots == live_digest,
+        in_progress_equals_live=progress_digest == live_digest,
+        live_month=live_month,
+        first_live_month=first_live_month,
+        anchor_month=anchor_month,
+        cold=cold,
+        warm=warm,
+        monthly=monthly,
+        in_progress=in_progress,
+        anchor_six=anchor_six,
+        stored_months=stored,
+        peak_bytes=peak,
+    )
+
+
+def report(f: Figures, reference_seconds: float) -> None:
     ms = 1000
+    tag = f"[{f.backend} {f.interactions:,}]"
+
+    def runs(r: Runs) -> str:
+        return f"{r.median_wall * ms:.1f} ms (CPU {r.median_cpu * ms:.1f} ms, min {min(r.wall) * ms:.1f} ms)"
+
     print(
-        f"[{backend}] {MONTH.key}: {rows:,} interactions in the month; agrees with the reference: {agree(result, reference)}"
+        f"{tag} {MONTH.key}: {f.month_rows:,} interactions in the month; one month agrees with "
+        f"the reference: {f.agrees_with_reference}; digest from snapshots == digest computed "
+        f"live: {f.snapshots_equal_live}; month in progress == live: {f.in_progress_equals_live}"
+    )
+    print(f"{tag} anchor, the month's rows grouped by pair of people: {runs(f.anchor_month)}")
+    print(
+        f"{tag} one live month (flows, blockers, asks, sizes, metrics): {runs(f.live_month)}; "
+        f"{f.live_month.median_wall / f.anchor_month.median_wall:.1f}x the anchor; "
+        f"first run {f.first_live_month * ms:.0f} ms"
     )
     print(
-        f"[{backend}] one partnership-month: median {month.median_wall * ms:.0f} ms wall, "
-        f"{month.median_cpu * ms:.0f} ms CPU (min {min(month.wall) * ms:.0f} ms wall) over {repeat} warm runs; "
-        f"first run {first * ms:.0f} ms"
+        f"{tag} plain-Python reference on the month's rows in memory: {reference_seconds * ms:.0f} ms"
     )
     print(
-        f"[{backend}] reference on the same month's rows, already in memory: {reference_seconds * ms:.0f} ms; "
-        f"SQL / reference = {month.median_wall / reference_seconds:.2f}"
+        f"{tag} whole digest, cold (computes and stores {f.stored_months} months): {runs(f.cold)}"
+    )
+    print(f"{tag} anchor, a bare count of the six months' rows: {runs(f.anchor_six)}")
+    print(
+        f"{tag} whole digest, warm (six months from snapshots): {runs(f.warm)}; "
+        f"{f.warm.median_wall / f.anchor_six.median_wall:.1f}x the anchor"
     )
     print(
-        f"[{backend}] reference including loading the month's rows from the database: "
-        f"median {loaded.median_wall * ms:.0f} ms; SQL / that = {month.median_wall / loaded.median_wall:.2f}"
+        f"{tag} the monthly run (five months from snapshots, the month just over computed "
+        f"and stored): {runs(f.monthly)}"
     )
     print(
-        f"[{backend}] whole digest (6 months for the trend and chart, summary): median "
-        f"{digest.median_wall * ms:.0f} ms wall, {digest.median_cpu * ms:.0f} ms CPU"
+        f"{tag} digest of the month in progress (five months from snapshots, one live): "
+        f"{runs(f.in_progress)}"
     )
-    print(f"[{backend}] peak Python allocations while computing the month: {peak / 1e6:.2f} MB")
+    print(f"{tag} peak Python allocations while computing one month: {f.peak_bytes / 1e6:.2f} MB")
 
 
 @contextmanager
@@ -659,8 +775,68 @@ def postgres_engine(admin_url: str) -> Iterator[Engine]:
         admin.dispose()
 
 
+def load(backend: str, engine: Engine, data: Data) -> None:
+    """The organisation and the log, the log's indexes built after its rows as a restore would."""
+    seed_org(engine, data)
+    table: Table = Interaction.__table__  # type: ignore[assignment]
+    indexes = sorted(table.indexes, key=lambda index: str(index.name))
+    with engine.begin() as conn:
+        for index in indexes:
+            index.drop(conn)
+    try:
+        (load_sqlite if backend == "sqlite" else load_postgres)(engine, data)
+    finally:
+        with engine.begin() as conn:
+            for index in indexes:
+                index.create(conn)
+    analyse(backend, engine)
+
+
+def run_size(
+    interactions: int,
+    members: int,
+    backends: Sequence[tuple[str, Callable[[], AbstractContextManager[Engine]]]],
+    repeat: int,
+) -> list[Figures]:
+    """Generate one log, load it into each backend, measure and print; returns the figures."""
+    began = time.perf_counter()
+    data = generate(interactions, members)
+    print(
+        f"generated {interactions:,} interactions, {len(data.ask_created):,} asks, "
+        f"{members:,} members in {time.perf_counter() - began:.1f} s",
+        flush=True,
+    )
+    start, end = MONTH.bounds(TZ)
+    records, asks = month_records(data, start, end)
+    reference: PairMetrics | None = None
+    reference_seconds = 0.0
+    found: list[Figures] = []
+    for backend, manager in backends:
+        with manager() as engine:
+            loading = time.perf_counter()
+            load(backend, engine, data)
+            print(f"[{backend} {interactions:,}] loaded in {time.perf_counter() - loading:.1f} s")
+            if reference is None:
+                with make_session_factory(engine)() as session:
+                    (window,) = sizes_by_window(session, PARTNERSHIP, (A, B), (start, end))
+                began = time.perf_counter()
+                reference = reference_metrics(
+                    records, asks, window.teams, A, B, start, end, window.people[(A, B)]
+                )
+                reference_seconds = time.perf_counter() - began
+            figures = measure_backend(backend, engine, data, reference, repeat)
+            report(figures, reference_seconds)
+            found.append(figures)
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="also 10,000,000 interactions among 100,000 members (what `make bench` runs)",
+    )
     parser.add_argument("--interactions", type=int, default=1_000_000)
     parser.add_argument("--members", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=7)
@@ -670,60 +846,27 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     began = time.perf_counter()
-    data = generate(args.interactions, args.members)
-    print(
-        f"generated {args.interactions:,} interactions, {len(data.ask_created):,} asks, {args.members:,} members in {time.perf_counter() - began:.1f} s"
-    )
-    start, end = MONTH.bounds(TZ)
-    rows = int(
-        np.searchsorted(data.seconds, (end - YEAR_START).total_seconds())
-        - np.searchsorted(data.seconds, (start - YEAR_START).total_seconds())
-    )
-    records_peak = peak_python_bytes(lambda: month_records(data, start, end))
-    records, asks = month_records(data, start, end)
-    reference: PairMetrics | None = None
-    reference_seconds = 0.0
     backends: list[tuple[str, Callable[[], AbstractContextManager[Engine]]]] = []
     if not args.skip_sqlite:
         backends.append(("sqlite", sqlite_engine))
     if not args.skip_postgres:
-        backends.append(("postgres", lambda: postgres_engine(args.postgres_url)))
+        admin = create_engine(args.postgres_url)
+        problem = ping(admin)
+        admin.dispose()
+        if problem is None:
+            backends.append(("postgres", lambda: postgres_engine(args.postgres_url)))
+        else:  # a missing PostgreSQL should not hide the SQLite figures
+            print(f"[postgres] skipped: {problem}")
+    sizes = [(args.interactions, args.members)]
+    if args.full:
+        sizes.append(FULL)
     print(
-        f"load average before measuring: {', '.join(f'{x:.1f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)"
+        f"load average before measuring: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
+        f"({os.cpu_count()} CPUs)"
     )
-    for backend, manager in backends:
-        try:
-            with manager() as engine:
-                loading = time.perf_counter()
-                seed_org(engine, data)
-                (load_sqlite if backend == "sqlite" else load_postgres)(engine, data)
-                print(f"[{backend}] loaded in {time.perf_counter() - loading:.1f} s")
-                if reference is None:
-                    with make_session_factory(engine)() as session:
-                        (window,) = sizes_by_window(session, PARTNERSHIP, (A, B), (start, end))
-                    sizes, people = window.teams, window.people[(A, B)]
-                    times = []
-                    for _ in range(3):
-                        began_reference = time.perf_counter()
-                        reference = reference_metrics(
-                            records, asks, sizes, A, B, start, end, people
-                        )
-                        times.append(time.perf_counter() - began_reference)
-                    reference_seconds = statistics.median(times)
-                    reference_peak = peak_python_bytes(
-                        lambda sizes=sizes: reference_metrics(  # type: ignore[misc]
-                            records, asks, sizes, A, B, start, end
-                        )
-                    )
-                    print(
-                        f"reference path memory: the month's rows as Python objects {records_peak / 1e6:.1f} MB, "
-                        f"plus {reference_peak / 1e6:.1f} MB while computing"
-                    )
-                bench(backend, engine, rows, reference, reference_seconds, args.repeat)
-        except Exception as exc:  # a missing PostgreSQL should not hide the SQLite figures
-            if backend != "postgres":
-                raise
-            print(f"[postgres] skipped: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+    for interactions, members in sizes:
+        run_size(interactions, members, backends, args.repeat)
+        print(f"load average now: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"process peak resident memory (whole run, incl. data generation): {rss:.0f} MB")
     print(f"total {time.perf_counter() - began:.0f} s")

@@ -1,9 +1,10 @@
 """The monthly interdependence balance for leaders: compute it, and queue it for delivery.
 
-`compute_digest` asks storage for six months of aggregates in one pass
-(the month itself plus five before it, for the trend and the chart) and
-lets `rituals.balance` turn them into summaries: bands, arrows, next steps,
-small teams hidden. Delivery is outbox rows only: for each recipient a
+`compute_digest` asks storage for six months of metrics (the month itself
+plus five before it, for the trend and the chart): closed months come from
+their snapshot, computed once (storage/balance_snapshots.py), the month in
+progress from the log. `rituals.balance` turns them into summaries: bands,
+arrows, next steps, small teams hidden. Delivery is outbox rows only: for each recipient a
 message and, under it, the chart as a file. The DIGEST ritual's builder
 (`build_occurrences`) sends each leader their copy at the ritual's local
 time in the leader's own zone, and the leaders' channel (ritual setting
@@ -32,14 +33,13 @@ from rituals.balance import (
     MetricLine,
     PairMetrics,
     PairSummary,
-    metrics_from_aggregates,
     summarize,
     withheld,
 )
 from rituals.interactions import InterdependenceType, RitualKind
 from rituals.periods import month_bounds
 from rituals.schedule import PRESETS, next_fire_times
-from storage.balance import oriented, pair_aggregates_by_window, sizes_by_window
+from storage.balance_snapshots import Window, monthly_metrics
 from storage.models import Member, Partnership
 from storage.occurrences import WonOccurrence
 from storage.org import team_names
@@ -314,8 +314,15 @@ def as_of(digest: Digest, now: datetime) -> Digest:
     return replace(digest, as_of=now) if now < end else digest
 
 
-def compute_digest(session: Session, partnership_id: int, month: Month) -> Digest:
-    """Summaries for every pair of the partnership's teams, for `month` and its trend."""
+def compute_digest(
+    session: Session, partnership_id: int, month: Month, now: datetime | None = None
+) -> Digest:
+    """Summaries for every pair of the partnership's teams, for `month` and its trend.
+
+    With `now`, the months over by then are read from their snapshots, and
+    those not stored yet are computed and added to the session (the caller
+    commits); without it, every month is computed from the log.
+    """
     partnership = session.get(Partnership, partnership_id)
     if partnership is None:
         raise PartnershipNotFound(f"no partnership has id {partnership_id}")
@@ -325,21 +332,15 @@ def compute_digest(session: Session, partnership_id: int, month: Month) -> Diges
     position = {team: index for index, team in enumerate(team_ids)}
     names = team_names(session, team_ids)
     months = [month.shifted(offset) for offset in range(1 - HISTORY_MONTHS, 1)]
-    bounds = [months[0].bounds(tz)[0], *(m.bounds(tz)[1] for m in months)]
-    by_month = pair_aggregates_by_window(session, partnership_id, team_ids, bounds)
-    sizes = sizes_by_window(session, partnership_id, team_ids, bounds)
+    windows = [Window(m.key, *m.bounds(tz)) for m in months]
+    by_month = monthly_metrics(session, partnership_id, team_ids, tz, windows, now)
     thresholds, problem = _thresholds(partnership, kind)
     min_group = _min_group_size(partnership)
 
     pairs: list[PairDigest] = []
     for key in sorted(by_month[-1], key=lambda pair: sorted(position[t] for t in pair)):
-        first = min(key, key=position.__getitem__)  # the team listed first leads the pair
-        series: list[PairMetrics] = [
-            metrics_from_aggregates(
-                oriented(window[key], first), window_sizes.teams, window_sizes.people[key]
-            )
-            for window, window_sizes in zip(by_month, sizes, strict=True)
-        ]
+        # Oriented by storage: the team listed first leads the pair.
+        series: list[PairMetrics] = [window[key] for window in by_month]
         summary = summarize(
             series[-1],
             year=month.year,
@@ -580,7 +581,7 @@ def build_occurrences(
         month = Month.last_complete(fired, tz)
         if month not in rendered:
             close_pulse_through(session, partnership.id, month.key, now)
-            rendered[month] = render(compute_digest(session, partnership.id, month))
+            rendered[month] = render(compute_digest(session, partnership.id, month, now))
             queue_leaderboard(
                 session, partnership.id, month.key, month.label, month.bounds(tz), now
             )

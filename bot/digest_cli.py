@@ -49,6 +49,12 @@ def digest_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="send it to the leaders now, through the outbox (needs SLACK_BOT_TOKEN)",
     )
+    parser.add_argument(
+        "--recompute",
+        action="store_true",
+        help="drop the partnership's stored monthly figures and compute them again from the "
+        "log (after correcting logged data)",
+    )
 
 
 def demo_arguments(parser: argparse.ArgumentParser) -> None:
@@ -105,7 +111,8 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
     )
     from bot.digest_sections import sections_text
     from bot.digest_text import render_table
-    from storage.db import make_engine, make_session_factory
+    from storage.balance_snapshots import drop_snapshots
+    from storage.db import make_engine, make_session_factory, transaction
 
     problem = output_problem(args.chart, "chart") if args.chart else None
     if problem:
@@ -120,16 +127,25 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
     try:
         sessions = make_session_factory(engine)
-        with sessions() as session:
+        now = utcnow()
+        # A transaction: the closed months computed for the first time are stored.
+        with transaction(sessions) as session:
             try:
                 partnership = find_partnership(session, args.partnership)
             except PartnershipNotFound as exc:
                 print(f"tandem: {exc}", file=sys.stderr)
                 return 1
-            month = args.month or Month.last_complete(utcnow(), balance_timezone(partnership))
-            digest = as_of(compute_digest(session, partnership.id, month), utcnow())
+            month = args.month or Month.last_complete(now, balance_timezone(partnership))
+            dropped = drop_snapshots(session, partnership.id) if args.recompute else None
+            digest = as_of(compute_digest(session, partnership.id, month, now), now)
         # Notes go to stderr so that --json output stays valid JSON.
         notes = sys.stderr if args.json else sys.stdout
+        if dropped is not None:
+            print(
+                f"recomputed from the log; {dropped} stored month(s) dropped, the months shown "
+                "stored again",
+                file=notes,
+            )
         if args.json:
             print(json.dumps(digest.as_dict(), indent=2, ensure_ascii=False))
         else:

@@ -20,6 +20,7 @@ from bot.pulse.digest_section import section_blocks as pulse_section
 from rituals.balance import PairSummary
 from rituals.slack_text import unescape
 from storage.org import partnership_roster, partnership_team_names
+from storage.pulse import closed_rounds
 
 
 def give_percentages(summaries: Sequence[PairSummary]) -> dict[int, int | None]:
@@ -42,19 +43,18 @@ def extra_sections(
 ) -> tuple[dict[str, Any], ...]:
     names = partnership_team_names(session, partnership_id)
     month_end = date(year, month, calendar.monthrange(year, month)[1])
-    roster = partnership_roster(session, partnership_id)
-    # Names and raw Slack ids of everyone in the partnership are removed from comments.
-    people = [e.display_name for e in roster if e.display_name] + [e.slack_user_id for e in roster]
+    key = f"{year:04d}-{month:02d}"
+    # Names and raw Slack ids of everyone in the partnership are removed from comments,
+    # so the roster is read only when the month has a pulse to show: at 100,000 members
+    # it would cost more than the rest of the digest.
+    people: list[str] = []
+    if any(r.month == key for r in closed_rounds(session, partnership_id, key, limit=1)):
+        roster = partnership_roster(session, partnership_id)
+        people = [e.display_name for e in roster if e.display_name]
+        people += [e.slack_user_id for e in roster]
     return (
         *kpi_section(session, partnership_id, month_end, names),
-        *pulse_section(
-            session,
-            partnership_id,
-            f"{year:04d}-{month:02d}",
-            names,
-            give_percentages(summaries),
-            people,
-        ),
+        *pulse_section(session, partnership_id, key, names, give_percentages(summaries), people),
     )
 
 

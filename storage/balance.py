@@ -27,6 +27,7 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Integer,
+    Select,
     String,
     and_,
     case,
@@ -137,6 +138,50 @@ def _seconds_between(session: Session, later: Any, earlier: Any) -> ColumnElemen
     )
 
 
+# The flow statement's rows: a family, the month and pair of teams, a key and values.
+_VALUES = 6
+
+
+def _whole(total: Any) -> ColumnElement[int]:
+    """A sum as an integer: PostgreSQL would make a sum of sums `numeric`, slow to add."""
+    return cast(total, Integer)
+
+
+def _row(family: str, month: Any, lo: Any, hi: Any, k: Any = None, *values: Any) -> list[Any]:
+    """The columns of one family's rows, padded with typed NULLs to the statement's width."""
+    # A typed NULL: PostgreSQL would read a bare one in the first rows as text.
+    none = cast(null(), Integer)
+    padded = [*values, *([none] * (_VALUES - len(values)))]
+    return [
+        literal(family, String).label("family"),
+        month.label("month"),
+        lo.label("lo_t"),
+        hi.label("hi_t"),
+        (none if k is None else k).label("k"),
+        *(value.label(f"v{index}") for index, value in enumerate(padded, start=1)),
+    ]
+
+
+def _tally(pair: _Counts, family: str, lo: int, hi: int, k: Any, values: Sequence[Any]) -> None:
+    """Add one row of the flow statement to its pair's counts."""
+    if family == "count":
+        people, forward, flows, pairs, tied_lo, tied_hi = (int(v) for v in values)
+        if int(k) > 0:
+            pair.histogram[int(k)] = people
+        pair.flows[(lo, hi)] = pair.flows.get((lo, hi), 0) + forward
+        pair.flows[(hi, lo)] = pair.flows.get((hi, lo), 0) + flows - forward
+        pair.external_ties += pairs
+        pair.tied[lo] = pair.tied.get(lo, 0) + tied_lo
+        pair.tied[hi] = pair.tied.get(hi, 0) + tied_hi
+    elif family == "busiest":
+        pair.top_two += int(k)
+    elif family == "between":
+        # Flows between the two busiest were counted once for each of them.
+        pair.top_two -= int(values[0])
+    elif family == "internal":
+        pair.internal_ties = int(values[0])
+
+
 class _Queries:
     """The grouped queries for one partnership, set of teams and run of months."""
 
@@ -161,14 +206,29 @@ class _Queries:
             *self._in_range(Interaction.occurred_at),
         ]
 
+    def run(self) -> list[dict[Pair, PairAggregates]]:
+        months = len(self.bounds) - 1
+        counts: list[dict[Pair, _Counts]] = [
+            {pair: _Counts() for pair in team_pairs(self.teams)} for _ in range(months)
+        ]
+        if self.session.get_bind().dialect.name == "postgresql":
+            # The month's pairs of people fit in memory: keep the grouping off disk.
+            # SET LOCAL ends with the transaction.
+            self.session.execute(text(f"SET LOCAL work_mem = '{_WORK_MEM}'"))
+        self._flows(counts)
+        self._blockers(counts)
+        self._asks(counts)
+        return [{pair: month[pair].freeze(*pair) for pair in month} for month in counts]
+
     def edges(self) -> CTE:
         """Flows grouped by month, pair of teams and pair of people: the one scan of the log.
 
         Cross-team pairs of people have lo_t < hi_t; pairs inside one team have
-        lo_t = hi_t = that team. `forward` counts flows from lo_t to hi_t, and
-        `lo_first` the flows in which lo_p stood on lo_t's side (and so hi_p on
-        hi_t's): 0 < lo_first < n means the two swapped sides during the month,
-        which happens when someone changes team.
+        lo_t = hi_t = that team. `n` counts the flows (give/take), `n_all` every
+        contact (flows and co-delivery), `forward` the flows from lo_t to hi_t,
+        and `lo_first` the contacts in which lo_p stood on lo_t's side (and so
+        hi_p on hi_t's): 0 < lo_first < n_all means the two swapped sides
+        during the month, which happens when someone changes team.
         """
         i = Interaction
         pt, bt = i.provider_team_id, i.beneficiary_team_id
@@ -205,44 +265,27 @@ class _Queries:
                 f.hi_t,
                 f.lo_p,
                 f.hi_p,
-                func.sum(f.gives).label("n"),
-                func.count().label("n_all"),
-                func.sum(f.forward).label("forward"),
-                func.sum(f.lo_first).label("lo_first"),
+                _whole(func.sum(f.gives)).label("n"),
+                _whole(func.count()).label("n_all"),
+                _whole(func.sum(f.forward)).label("forward"),
+                _whole(func.sum(f.lo_first)).label("lo_first"),
             )
             .group_by(f.lo_p, f.hi_p, f.lo_t, f.hi_t, f.month)
             .cte("edges")
         )
 
-    def run(self) -> list[dict[Pair, PairAggregates]]:
-        months = len(self.bounds) - 1
-        counts: list[dict[Pair, _Counts]] = [
-            {pair: _Counts() for pair in team_pairs(self.teams)} for _ in range(months)
-        ]
-        if self.session.get_bind().dialect.name == "postgresql":
-            # The month's pairs of people fit in memory: keep the grouping off disk.
-            # SET LOCAL ends with the transaction.
-            self.session.execute(text(f"SET LOCAL work_mem = '{_WORK_MEM}'"))
-        self._flow_families(counts)
-        self._blockers(counts)
-        self._asks(counts)
-        return [{pair: month[pair].freeze(*pair) for pair in month} for month in counts]
+    def people(self, edges: CTE) -> CTE:
+        """Each person's part in the cross-team pairs of people: one row per month, pair, person.
 
-    def _flow_families(self, counts: list[dict[Pair, _Counts]]) -> None:
-        """Every flow-based count in one statement, so the log is read once.
-
-        The statement groups the month's flows twice, once by pair of people
-        (`edges`) and once by person (`people`), and everything else is a
-        small aggregate over those. Rows come back tagged by family; the
-        columns k, v1, v2, v3 mean what each family says below.
+        Every cross pair of people is counted once for each of its two people.
+        The lo_p copy also carries the pair's own counts (`forward`, `flows`
+        and one `pairs`), so that summing people gives the pair of teams'
+        totals. `tied_lo` (`tied_hi`): the person stood on lo_t's (hi_t's) side
+        of a tie, a pair of people with two or more contacts, which is what
+        reach counts.
         """
-        edges = self.edges()
         c = edges.c
-        is_cross, is_internal = c.lo_t < c.hi_t, c.lo_t == c.hi_t
-        # Each cross pair of people once per person. The lo_p copy also carries
-        # the pair's own counts, so that summing people gives the pair's totals.
-        # on_lo/on_hi: the person stood on lo_t's/hi_t's side of a tie (a pair
-        # of people with two or more flows), which is what reach counts.
+        is_cross = c.lo_t < c.hi_t
         strong = c.n_all >= 2
         lo_side_seen, hi_side_seen = c.lo_first > 0, c.lo_first < c.n_all
 
@@ -277,23 +320,26 @@ class _Queries:
             ).where(is_cross),
         ).subquery("sides")
         s = sides.c
-        people = (
+        return (
             select(
                 s.month,
                 s.lo_t,
                 s.hi_t,
                 s.person,
-                func.sum(s.n).label("n"),
+                _whole(func.sum(s.n)).label("n"),
                 func.max(s.on_lo).label("tied_lo"),
                 func.max(s.on_hi).label("tied_hi"),
-                func.sum(s.forward).label("forward"),
-                func.sum(s.flows).label("flows"),
-                func.sum(s.pairs).label("pairs"),
+                _whole(func.sum(s.forward)).label("forward"),
+                _whole(func.sum(s.flows)).label("flows"),
+                _whole(func.sum(s.pairs)).label("pairs"),
             )
             # People first: the most selective key makes SQLite's sort compare less.
             .group_by(s.person, s.lo_t, s.hi_t, s.month)
             .cte("people")
         )
+
+    def busiest(self, people: CTE) -> CTE:
+        """The two people with the most cross flows in each month and pair (ties: lower id)."""
         pp = people.c
         rank = func.row_number().over(
             partition_by=(pp.month, pp.lo_t, pp.hi_t), order_by=(pp.n.desc(), pp.person)
@@ -301,84 +347,87 @@ class _Queries:
         ranked = select(pp.month, pp.lo_t, pp.hi_t, pp.person, pp.n, rank.label("rank")).subquery(
             "ranked"
         )
-        busiest = select(ranked).where(ranked.c.rank <= 2).cte("busiest")
+        return select(ranked).where(ranked.c.rank <= 2).cte("busiest")
+
+    @staticmethod
+    def by_count(people: CTE) -> Select[Any]:
+        """Pair totals, ties and the histogram from one grouping: people by their cross flows.
+
+        k = a number of cross flows; v1 = the people with that many; v2 to v6
+        the sums of their `forward`, `flows`, `pairs`, `tied_lo` and `tied_hi`.
+        People with none (co-delivery only) still carry ties and pairs.
+        """
+        pp = people.c
+        return select(
+            *_row(
+                "count",
+                pp.month,
+                pp.lo_t,
+                pp.hi_t,
+                pp.n,
+                func.count(),
+                *(_whole(func.sum(column)) for column in (pp.forward, pp.flows, pp.pairs)),
+                *(_whole(func.sum(column)) for column in (pp.tied_lo, pp.tied_hi)),
+            )
+        ).group_by(pp.month, pp.lo_t, pp.hi_t, pp.n)
+
+    @staticmethod
+    def busiest_counts(busiest: CTE) -> Select[Any]:
+        """k = the cross flows of one of the two busiest people."""
         top = busiest.c
+        return select(*_row("busiest", top.month, top.lo_t, top.hi_t, top.n))
+
+    @staticmethod
+    def between_busiest(edges: CTE, busiest: CTE) -> Select[Any]:
+        """v1 = the cross flows between the two busiest people, counted once above for each."""
+        c, top = edges.c, busiest.c
 
         def is_busiest(person: Any) -> Any:
             return exists().where(
                 top.month == c.month, top.lo_t == c.lo_t, top.hi_t == c.hi_t, top.person == person
             )
 
-        # A typed NULL: PostgreSQL would read a bare one in the first rows as text.
-        none = cast(null(), Integer)
+        return select(*_row("between", c.month, c.lo_t, c.hi_t, None, c.n)).where(
+            c.lo_t < c.hi_t, is_busiest(c.lo_p), is_busiest(c.hi_p)
+        )
 
-        def family(name: str) -> Any:
-            return literal(name, String).label("family")
-
-        def internal_pairs(a: int, b: int) -> Any:
-            """Distinct pairs of people with a flow inside A or inside B (once if in both)."""
+    def internal_pairs(self, edges: CTE) -> list[Select[Any]]:
+        """v1 = distinct pairs of people in contact inside A or inside B (once if in both)."""
+        c = edges.c
+        found: list[Select[Any]] = []
+        for a, b in team_pairs(self.teams):
             inside = (
                 select(c.month, c.lo_p, c.hi_p)
-                .where(is_internal, c.lo_t.in_((a, b)))
+                .where(c.lo_t == c.hi_t, c.lo_t.in_((a, b)))
                 .group_by(c.month, c.lo_p, c.hi_p)
                 .subquery()
             )
-            a_, b_ = literal(a, Integer), literal(b, Integer)
-            return select(
-                family("internal"), inside.c.month, a_, b_, none, func.count(), none, none
-            ).group_by(inside.c.month)
+            lo, hi = literal(a, Integer), literal(b, Integer)
+            found.append(
+                select(*_row("internal", inside.c.month, lo, hi, None, func.count())).group_by(
+                    inside.c.month
+                )
+            )
+        return found
 
+    def _flows(self, counts: list[dict[Pair, _Counts]]) -> None:
+        """Every flow-based count in one statement, so the log is read once.
+
+        The month's contacts are grouped twice, by pair of people (`edges`)
+        and by person (`people`); everything else is a small aggregate over
+        those. Rows come back tagged by family, as `_row` lays them out.
+        """
+        edges = self.edges()
+        people = self.people(edges)
+        busiest = self.busiest(people)
         statement = union_all(
-            # pair: v1 = flows lo_t -> hi_t, v2 = all cross flows, v3 = pairs of people
-            select(
-                family("pair"),
-                pp.month,
-                pp.lo_t,
-                pp.hi_t,
-                none,
-                func.sum(pp.forward),
-                func.sum(pp.flows),
-                func.sum(pp.pairs),
-            ).group_by(pp.month, pp.lo_t, pp.hi_t),
-            # tied: v1 (v2) = people on lo_t's (hi_t's) side of a cross-team tie
-            select(
-                family("tied"),
-                pp.month,
-                pp.lo_t,
-                pp.hi_t,
-                none,
-                func.sum(pp.tied_lo),
-                func.sum(pp.tied_hi),
-                none,
-            ).group_by(pp.month, pp.lo_t, pp.hi_t),
-            # histogram: k = cross flows a person took part in, v1 = people with that many
-            select(family("histogram"), pp.month, pp.lo_t, pp.hi_t, pp.n, func.count(), none, none)
-            .where(pp.n > 0)
-            .group_by(pp.month, pp.lo_t, pp.hi_t, pp.n),
-            # busiest: k = one of the two busiest people's cross flows
-            select(family("busiest"), top.month, top.lo_t, top.hi_t, top.n, none, none, none),
-            # between: v1 = cross flows between the two busiest people, counted once above each
-            select(family("between"), c.month, c.lo_t, c.hi_t, none, c.n, none, none).where(
-                is_cross, is_busiest(c.lo_p), is_busiest(c.hi_p)
-            ),
-            # internal: v1 = pairs of people in contact inside lo_t or inside hi_t
-            *(internal_pairs(a, b) for a, b in team_pairs(self.teams)),
+            self.by_count(people),
+            self.busiest_counts(busiest),
+            self.between_busiest(edges, busiest),
+            *self.internal_pairs(edges),
         )
-        for name, month, lo, hi, k, v1, v2, v3 in self.session.execute(statement):
-            pair = counts[month][(lo, hi)]
-            if name == "pair":
-                pair.flows[(lo, hi)] = int(v1)
-                pair.flows[(hi, lo)] = int(v2) - int(v1)
-                pair.external_ties = int(v3)
-            elif name == "tied":
-                pair.tied[lo], pair.tied[hi] = int(v1), int(v2)
-            elif name == "histogram":
-                pair.histogram[int(k)] = int(v1)
-            elif name in ("busiest", "between"):
-                # Flows of the two busiest, less the ones between them (counted twice).
-                pair.top_two += int(k) if name == "busiest" else -int(v1)
-            elif name == "internal":
-                pair.internal_ties = int(v1)
+        for family, month, lo, hi, k, *values in self.session.execute(statement):
+            _tally(counts[month][(lo, hi)], family, lo, hi, k, values)
 
     def _blockers(self, counts: list[dict[Pair, _Counts]]) -> None:
         i = Interaction

@@ -195,6 +195,29 @@ class Interaction(Base):
     tags: Mapped[list[Any]] = mapped_column(default=list)
 
 
+class BalanceSnapshot(Base):
+    """A closed month's balance figures for a partnership, kept once computed.
+
+    A month never changes once it is over, so its figures are computed once
+    (storage/balance_snapshots.py) and replaced only by an explicit recompute.
+    They hold metrics per pair of teams, never a person.
+    """
+
+    __tablename__ = "balance_snapshot"
+
+    partnership_id: Mapped[int] = mapped_column(
+        ForeignKey("partnership.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM
+    # What the figures were computed for: the zone the month was cut in, the
+    # partnership's teams in its order, and the layout of `figures`.
+    timezone: Mapped[str] = mapped_column(String(64))
+    teams: Mapped[list[Any]] = mapped_column()
+    version: Mapped[int] = mapped_column(Integer)
+    figures: Mapped[dict[str, Any]] = mapped_column()
+    computed_at: Mapped[datetime]
+
+
 class SlackEvent(Base):
     """Event ids already handled, so Slack's retried deliveries run once."""
 

@@ -33,6 +33,7 @@ from rituals.interactions import InteractionKind, InterdependenceType, RitualKin
 from storage import kudos as kudos_store
 from storage import org
 from storage import rituals as ritual_store
+from storage.balance_snapshots import stored_months
 from storage.db import transaction
 from storage.interactions import NewInteraction, log
 from storage.models import Outbox, Partnership
@@ -430,6 +431,9 @@ def test_the_builder_queues_a_dm_and_chart_per_leader_at_their_own_nine(
     assert posts["UIT1"].next_attempt_at == APRIL_FIRST_0900_BERLIN
     assert posts["CLEADERS"].next_attempt_at == APRIL_FIRST_0900_BERLIN
     assert "March 2025" in posts["UIT1"].payload["text"]
+    # The six months shown are over: stored with the tick's transaction, read from then on.
+    with session_factory() as s:
+        assert stored_months(s, world.partnership_id)[-1] == "2025-03"
 
 
 def test_a_per_leader_occurrence_goes_to_that_leader_only(
@@ -550,6 +554,28 @@ def test_cli_post_needs_the_token_and_a_known_partnership(
     assert "Known: Marketing + IT" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["digest", "--partnership", "Marketing + IT", "--month", "March"])
+
+
+def test_cli_keeps_a_closed_month_as_first_computed_until_asked_to_recompute(
+    cli_env: World, session_factory: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """March is stored when first shown; flows logged into it later count after --recompute."""
+    args = ["digest", "--partnership", "Marketing + IT", "--month", "2025-03", "--json"]
+    assert main(args) == 0
+    first = json.loads(capsys.readouterr().out)
+    with session_factory() as s:
+        stored = stored_months(s, cli_env.partnership_id)
+    assert stored == [MARCH.shifted(offset).key for offset in range(-5, 1)]
+    add(session_factory, flows(cli_env, "Marketing", "UMAR1", "IT", "UIT1", in_month(MARCH), 4))
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out) == first
+    assert main([*args, "--recompute"]) == 0
+    captured = capsys.readouterr()
+    recomputed = json.loads(captured.out)
+    assert recomputed["pairs"][0]["flows"] == {"Marketing -> IT": 10, "IT -> Marketing": 18}
+    assert "recomputed from the log; 6 stored month(s) dropped" in captured.err
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out) == recomputed
 
 
 def test_find_partnership_refuses_an_unknown_name(session_factory: sessionmaker[Session]) -> None:

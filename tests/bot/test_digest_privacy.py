@@ -3,7 +3,9 @@
 The organisation's people have distinctive Slack ids and names, so that any of
 them leaking into the digest's DM, the leaders' channel post, `tandem digest`
 (table and JSON), the chart or `/tandem balance` is found by a plain search.
-Legal has two members: every pair with Legal is withheld whole.
+Legal has two members: every pair with Legal is withheld whole. The digest's
+tests run twice, with figures from the log and from the closed months'
+snapshots: the floor holds for both.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from matplotlib.text import Text
+from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.chart import balance_chart, balance_figure
@@ -30,10 +33,12 @@ from rituals.interactions import InteractionKind, InterdependenceType
 from storage import org
 from storage.db import transaction
 from storage.interactions import NewInteraction, log
+from storage.models import Interaction, TeamMembership
 
 K = InteractionKind
 CREATED = datetime(2025, 1, 1, 8, 0, tzinfo=UTC)
 MARCH = Month(2025, 3)
+AFTER_MARCH = datetime(2025, 4, 2, tzinfo=UTC)
 TZ = "Asia/Kolkata"  # a half-hour zone
 PARTNERSHIP = "Marketing + IT + Legal"
 TEAMS = (("Marketing", 7), ("IT", 6), ("Legal", 2))
@@ -138,9 +143,28 @@ def activity(world: Org) -> list[NewInteraction]:
     return rows
 
 
-def digest_of(sessions: sessionmaker[Session], world: Org) -> Digest:
+@pytest.fixture(params=["live", "snapshot"])
+def source(request: pytest.FixtureRequest) -> str:
+    """Where the digest's figures come from: the log, or the closed months' snapshots."""
+    return str(request.param)
+
+
+def digest_of(sessions: sessionmaker[Session], world: Org, source: str = "live") -> Digest:
+    """The March digest, from the log or from snapshots.
+
+    For snapshots, the months are stored first and then the log and the
+    memberships are deleted, so the figures can only come from the snapshots.
+    """
+    if source == "live":
+        with sessions() as s:
+            return compute_digest(s, world.partnership_id, MARCH)
+    with transaction(sessions) as s:
+        compute_digest(s, world.partnership_id, MARCH, AFTER_MARCH)
+    with transaction(sessions) as s:
+        s.execute(delete(Interaction))
+        s.execute(delete(TeamMembership))
     with sessions() as s:
-        return compute_digest(s, world.partnership_id, MARCH)
+        return compute_digest(s, world.partnership_id, MARCH, AFTER_MARCH)
 
 
 def assert_anonymous(text: str, world: Org) -> None:
@@ -178,10 +202,10 @@ def png_text_chunks(png: bytes) -> list[bytes]:
 
 
 def test_a_pair_with_a_small_team_is_withheld_whole(
-    session_factory: sessionmaker[Session],
+    session_factory: sessionmaker[Session], source: str
 ) -> None:
     world = seed(session_factory)
-    digest = digest_of(session_factory, world)
+    digest = digest_of(session_factory, world, source)
     by_teams = {(p.summary.team_a.team.name, p.summary.team_b.team.name): p for p in digest.pairs}
     assert set(by_teams) == {("Marketing", "IT"), ("Marketing", "Legal"), ("IT", "Legal")}
     shown = by_teams[("Marketing", "IT")]
@@ -200,7 +224,7 @@ def test_a_pair_with_a_small_team_is_withheld_whole(
 
 
 def test_sizes_for_the_floor_follow_the_one_team_rule(
-    session_factory: sessionmaker[Session],
+    session_factory: sessionmaker[Session], source: str
 ) -> None:
     """Marketing's first member is in IT's group too, and counts for Marketing only.
 
@@ -211,13 +235,13 @@ def test_sizes_for_the_floor_follow_the_one_team_rule(
         partnership = s.get(org.Partnership, world.partnership_id)
         assert partnership is not None
         partnership.settings = {"timezone": TZ, "min_group_size": 6}
-    pair = digest_of(session_factory, world).pairs[0]
+    pair = digest_of(session_factory, world, source).pairs[0]
     assert not pair.summary.hidden  # 7 and 6
     with transaction(session_factory) as s:
         partnership = s.get(org.Partnership, world.partnership_id)
         assert partnership is not None
         partnership.settings = {"timezone": TZ, "min_group_size": 7}
-    pair = digest_of(session_factory, world).pairs[0]
+    pair = digest_of(session_factory, world, source).pairs[0]
     assert pair.summary.hidden and pair.summary.team_b.hidden and not pair.summary.team_a.hidden
 
 
@@ -225,10 +249,10 @@ def test_sizes_for_the_floor_follow_the_one_team_rule(
 
 
 def test_the_leaders_dm_and_channel_post_name_no_one(
-    session_factory: sessionmaker[Session],
+    session_factory: sessionmaker[Session], source: str
 ) -> None:
     world = seed(session_factory)
-    rendered = render(digest_of(session_factory, world))
+    rendered = render(digest_of(session_factory, world, source))
     message = json.dumps(rendered.message, ensure_ascii=False)
     assert_anonymous(message, world)
     assert "Legal had fewer than 5 members" in message
@@ -244,10 +268,10 @@ def test_the_leaders_dm_and_channel_post_name_no_one(
 
 
 def test_the_chart_names_no_one_and_draws_no_hidden_pair(
-    session_factory: sessionmaker[Session],
+    session_factory: sessionmaker[Session], source: str
 ) -> None:
     world = seed(session_factory)
-    digest = digest_of(session_factory, world)
+    digest = digest_of(session_factory, world, source)
     texts = chart_texts(digest)
     assert any("Marketing → IT" in t for t in texts)
     # Legal appears only in the partnership's name, in the title: no bar, line or label.
@@ -303,7 +327,7 @@ def test_tandem_balance_shows_a_member_only_their_own_counts(
 
 
 def test_a_month_under_the_floor_is_a_gap_in_the_history_and_the_trend(
-    session_factory: sessionmaker[Session],
+    session_factory: sessionmaker[Session], source: str
 ) -> None:
     """Legal grows to five on 1 March: March is shown, February stays hidden."""
     world = seed(session_factory)
@@ -320,7 +344,7 @@ def test_a_month_under_the_floor_is_a_gap_in_the_history_and_the_trend(
         )
         legal = {world.members[slack_id("Legal", n)] for n in (1, 2)} | set(newcomers.values())
         org.set_team_roster(s, world.teams["Legal"], legal, march_start)
-    digest = digest_of(session_factory, world)
+    digest = digest_of(session_factory, world, source)
     pair = next(p for p in digest.pairs if p.summary.team_b.team.name == "Legal")
     assert not pair.summary.hidden and pair.summary.cross_events > 0
     february = next(h for h in pair.history if h.month.key == "2025-02")

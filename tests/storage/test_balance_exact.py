@@ -29,7 +29,7 @@ from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.digest import Month, compute_digest
-from rituals.balance import Metric, metrics_from_aggregates
+from rituals.balance import Metric, PairMetrics, metrics_from_aggregates
 from rituals.interactions import FLOW_KINDS, InteractionKind
 from rituals.periods import month_bounds
 from storage.balance import oriented, pair_aggregates_by_window, sizes_by_window
@@ -551,6 +551,36 @@ def load(sessions: sessionmaker[Session], org: Organisation) -> None:
             )
 
 
+def as_expected(m: PairMetrics) -> Expected:
+    """The production metrics of one pair, laid out as the reference's."""
+    return Expected(
+        size_a=m.team_a.size,
+        size_b=m.team_b.size,
+        flows_a_to_b=m.flows_a_to_b,
+        flows_b_to_a=m.flows_b_to_a,
+        give_share_a=m.give_share_a,
+        reciprocity=m.reciprocity,
+        tied_a=m.team_a.tied,
+        tied_b=m.team_b.tied,
+        reach_a=m.team_a.reach,
+        reach_b=m.team_b.reach,
+        external_ties=m.external_ties,
+        internal_ties=m.internal_ties,
+        openness=m.openness,
+        top_two_share=m.top_two_share,
+        gini=m.gini,
+        blockers_a=m.team_a.blockers,
+        blockers_b=m.team_b.blockers,
+        blocker_share=m.blocker_share,
+        asks=m.asks,
+        asks_unanswered=m.asks_unanswered,
+        ask_median_hours=m.ask_median_hours,
+        unanswered_share=m.unanswered_share,
+        reply_median_hours_a=m.team_a.reply_median_hours,
+        reply_median_hours_b=m.team_b.reply_median_hours,
+    )
+
+
 def from_sql(
     sessions: sessionmaker[Session], org: Organisation
 ) -> list[dict[tuple[int, int], Expected]]:
@@ -566,32 +596,7 @@ def from_sql(
             m = metrics_from_aggregates(
                 oriented(window[key], a), window_sizes.teams, window_sizes.people[key]
             )
-            month[(a, b)] = Expected(
-                size_a=m.team_a.size,
-                size_b=m.team_b.size,
-                flows_a_to_b=m.flows_a_to_b,
-                flows_b_to_a=m.flows_b_to_a,
-                give_share_a=m.give_share_a,
-                reciprocity=m.reciprocity,
-                tied_a=m.team_a.tied,
-                tied_b=m.team_b.tied,
-                reach_a=m.team_a.reach,
-                reach_b=m.team_b.reach,
-                external_ties=m.external_ties,
-                internal_ties=m.internal_ties,
-                openness=m.openness,
-                top_two_share=m.top_two_share,
-                gini=m.gini,
-                blockers_a=m.team_a.blockers,
-                blockers_b=m.team_b.blockers,
-                blocker_share=m.blocker_share,
-                asks=m.asks,
-                asks_unanswered=m.asks_unanswered,
-                ask_median_hours=m.ask_median_hours,
-                unanswered_share=m.unanswered_share,
-                reply_median_hours_a=m.team_a.reply_median_hours,
-                reply_median_hours_b=m.team_b.reply_median_hours,
-            )
+            month[(a, b)] = as_expected(m)
         found.append(month)
     return found
 

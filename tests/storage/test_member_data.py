@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.digest import Month
+from bot.digest import Month, compute_digest
 from rituals.interactions import RitualKind
 from storage import home, member_data, outbox, standups
 from storage import kudos as kudos_store
 from storage import rituals as ritual_store
 from storage import shadowing as shadow_store
+from storage.balance_snapshots import drop_snapshots
 from storage.db import transaction
 from storage.models import (
+    BalanceSnapshot,
     ForgottenMember,
     HomeView,
     Interaction,
@@ -150,12 +153,27 @@ def test_the_export_holds_everything_about_the_member(
     assert [e.role for e in partner.shadowing] == ["host"]
 
 
+def _snapshots(sessions: sessionmaker[Session]) -> list[tuple[str, dict[str, Any]]]:
+    with sessions() as s:
+        return [
+            (month, figures)
+            for month, figures in s.execute(
+                select(BalanceSnapshot.month, BalanceSnapshot.figures).order_by(
+                    BalanceSnapshot.month
+                )
+            )
+        ]
+
+
 def test_forgetting_erases_the_member_and_leaves_every_figure_as_it_was(
     session_factory: sessionmaker[Session],
 ) -> None:
     world = seed_world(session_factory)
     ids = _life(session_factory, world)
     before = [digest_for(session_factory, world, m) for m in (MARCH, APRIL)]
+    with transaction(session_factory) as s:  # March is over: its figures are stored
+        assert compute_digest(s, world.partnership_id, MARCH, FORGOTTEN_AT) == before[0]
+    snapshots = _snapshots(session_factory)
     member_id = world.member(WHO)
     with session_factory() as s:
         log_before = s.execute(select(Interaction).order_by(Interaction.id)).scalars().all()
@@ -172,6 +190,13 @@ def test_forgetting_erases_the_member_and_leaves_every_figure_as_it_was(
 
     after = [digest_for(session_factory, world, m) for m in (MARCH, APRIL)]
     assert after == before
+    # The stored months hold teams' figures only: forgetting leaves them, and a recompute
+    # from the log, where the placeholder stands in for the member, finds the same.
+    assert _snapshots(session_factory) == snapshots
+    with transaction(session_factory) as s:
+        assert drop_snapshots(s, world.partnership_id) == len(snapshots)
+        assert compute_digest(s, world.partnership_id, MARCH, FORGOTTEN_AT) == before[0]
+    assert _snapshots(session_factory) == snapshots
     with session_factory() as s:
         log_after = [
             (i.provider_member_id, i.beneficiary_member_id, i.provider_team_id, i.kind)
