@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from bot.admin import AdminCheck
 from bot.home import publish_home
 from bot.jobs import Handler
+from bot.pulse.closing import PULSE_CLOSE, run_close
 from bot.ritual_changes import RitualChanges
 from bot.services import Services
 from storage import jobs
@@ -45,4 +46,4 @@ def run_team_sync(
     publish_home(services, job.workspace_id, actor, is_admin=is_admin, now=now, notice=notice)
 
 
-HANDLERS: dict[str, Handler] = {TEAM_SYNC: run_team_sync}
+HANDLERS: dict[str, Handler] = {TEAM_SYNC: run_team_sync, PULSE_CLOSE: run_close}
