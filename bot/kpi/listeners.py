@@ -1,4 +1,4 @@
-"""Slack entry points for joint KPIs: the `/tandem kpi` subcommand and the kudos button."""
+"""Slack entry points for joint KPIs: `/tandem kpi`, the App Home forms and the kudos button."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ from bot.commands import CommandRequest, Reply
 from bot.kpi import form
 from bot.kpi.service import KpiRequest, KpiService
 from bot.kpi.views import KUDOS_ACTION_ID
+from bot.kpi.views import notice_modal as kpi_notice
 from bot.kudos import KudosService, Refused
 from bot.listeners.answered import answered
 from bot.services import Services
 from bot.views.common import notice
 from bot.views.kudos import notice_modal
-from rituals.kpi_commands import AddKpi, CommandError, parse
+from rituals.kpi_commands import AddKpi, CommandError, EditKpi, RemoveKpi, parse
 from rituals.slack_text import is_user_id, record_id
 from storage import kpis
 
@@ -111,7 +112,7 @@ def open_form(
     view = (
         form.modal(allowed)
         if allowed
-        else notice_modal("Only admins and the partnership's leaders can define joint KPIs.")
+        else kpi_notice("Only admins and the partnership's leaders can define joint KPIs.")
     )
     try:
         client.views_open(trigger_id=trigger_id, view=view)
@@ -150,7 +151,86 @@ def submit_form(
     if not added:
         ack(response_action="errors", errors={"name": plain(message)})
         return
-    ack(response_action="update", view=notice_modal(message))
+    ack(response_action="update", view=kpi_notice(message))
+
+
+def open_edit(
+    services: Services, is_admin: AdminCheck, client: WebClient, body: dict[str, Any]
+) -> None:
+    """App Home's "Edit a joint KPI": first pick one of the KPIs this person may change."""
+    user_id = str((body.get("user") or {}).get("id") or "")
+    trigger_id = str(body.get("trigger_id") or "")
+    if not is_user_id(user_id) or not trigger_id:
+        return
+    workspace_id = services.workspace_id(str((body.get("team") or {}).get("id") or ""))
+    allowed = _allowed(services, is_admin, client, workspace_id, user_id)
+    states: list[kpis.KpiState] = []
+    with services.sessions() as session:
+        for partnership in allowed:
+            states += kpis.states(session, partnership_id=partnership.id)
+    if not allowed:
+        view = kpi_notice("Only admins and the partnership's leaders can change joint KPIs.")
+    elif not states:
+        view = kpi_notice("There is no joint KPI to edit yet: add one first.")
+    else:
+        view = form.pick_modal(states, allowed)
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as exc:
+        log.warning("KPI edit form did not open: %s", exc.response.get("error"))
+
+
+def submit_pick(
+    services: Services, is_admin: AdminCheck, ack: Any, client: WebClient, body: dict[str, Any]
+) -> None:
+    """The KPI picked: the form turns into that KPI, filled in."""
+    user_id = str((body.get("user") or {}).get("id") or "")
+    workspace_id = services.workspace_id(str((body.get("team") or {}).get("id") or ""))
+    kpi_id = form.picked_kpi(body.get("view") or {})
+    allowed = (
+        _allowed(services, is_admin, client, workspace_id, user_id) if is_user_id(user_id) else []
+    )
+    with services.sessions() as session:
+        found = kpis.states(session, kpi_ids=[kpi_id]) if kpi_id is not None else []
+    where = [p for p in allowed if found and p.id == found[0].partnership_id]
+    if not found or not where:
+        ack(response_action="errors", errors={"kpi": "You can no longer change this KPI."})
+        return
+    ack(response_action="update", view=form.edit_modal(found[0], where[0]))
+
+
+def submit_edit(
+    services: Services,
+    service: KpiService,
+    is_admin: AdminCheck,
+    ack: Any,
+    client: WebClient,
+    body: dict[str, Any],
+) -> None:
+    """Recorded in the request: the form closes only once the change is stored."""
+    user_id = str((body.get("user") or {}).get("id") or "")
+    workspace_id = services.workspace_id(str((body.get("team") or {}).get("id") or ""))
+    allowed = (
+        _allowed(services, is_admin, client, workspace_id, user_id) if is_user_id(user_id) else []
+    )
+    read = form.edit_command_text(body.get("view") or {}, allowed)
+    if isinstance(read, str):
+        ack(response_action="errors", errors={"name": read})
+        return
+    command = parse(read[1])
+    if isinstance(command, EditKpi):
+        done, message = service.manager.edit(workspace_id, user_id, client, command)
+    elif isinstance(command, RemoveKpi):
+        done, message = service.manager.remove(workspace_id, user_id, client, command)
+    else:
+        done = False
+        message = (
+            command.message if isinstance(command, CommandError) else "The form could not be read."
+        )
+    if not done:
+        ack(response_action="errors", errors={"name": plain(message)})
+        return
+    ack(response_action="update", view=kpi_notice(message))
 
 
 def plain(message: str) -> str:
@@ -171,6 +251,18 @@ def register(app: App, services: Services) -> None:
     def add_from_form(ack, body, client) -> None:  # type: ignore[no-untyped-def]
         submit_form(services, service, is_admin, ack, client, body)
 
+    def kpi_edit_form(body, client) -> None:  # type: ignore[no-untyped-def]
+        open_edit(services, is_admin, client, body)
+
+    def pick_from_form(ack, body, client) -> None:  # type: ignore[no-untyped-def]
+        submit_pick(services, is_admin, ack, client, body)
+
+    def edit_from_form(ack, body, client) -> None:  # type: ignore[no-untyped-def]
+        submit_edit(services, service, is_admin, ack, client, body)
+
     app.action(KUDOS_ACTION_ID)(answered(kudos_for_kpi))
     app.action(form.OPEN_ACTION_ID)(answered(kpi_form))
+    app.action(form.EDIT_OPEN_ACTION_ID)(answered(kpi_edit_form))
     app.view(form.CALLBACK_ID)(add_from_form)
+    app.view(form.PICK_CALLBACK_ID)(pick_from_form)
+    app.view(form.EDIT_CALLBACK_ID)(edit_from_form)

@@ -1,4 +1,5 @@
-"""`/tandem kpi …`: list, add (admins and the partnership's leaders; audited), update.
+"""`/tandem kpi …`: list, add, edit, remove and restore (admins and the partnership's
+leaders; audited: bot/kpi/manage.py), update (the owners).
 
 Each use case opens one transaction: the check-in, its co-delivery
 interactions, a celebration and the board's next revision are written
@@ -15,16 +16,26 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.kpi.board import queue_board, queue_celebration
+from bot.kpi.manage import KpiManager, owners_for
 from bot.kpi.views import member_list
 from rituals.interactions import InteractionKind
 from rituals.kpi import Goal, period_of, reached_milestone, validate_goal
-from rituals.kpi_commands import AddKpi, CommandError, ListKpis, UpdateKpi, parse
+from rituals.kpi_commands import (
+    AddKpi,
+    CommandError,
+    EditKpi,
+    ListKpis,
+    RemoveKpi,
+    RestoreKpi,
+    UpdateKpi,
+    parse,
+)
 from rituals.slack_text import echo, escape, strip_controls, unescape
 from rituals.zones import zone_or_default
 from storage import audit, kpis, org
 from storage.db import transaction
 from storage.interactions import NewInteraction, log
-from storage.kudos import known_people, member_partnerships, team_names
+from storage.kudos import member_partnerships, team_names
 
 AdminTest = Callable[[WebClient, str], bool]
 UNKNOWN = "I don't know you yet: you're not in any team Tandem runs rituals for."
@@ -50,6 +61,7 @@ class KpiService:
         self._is_admin = is_admin
         self._default_tz = default_timezone
         self._clock = clock
+        self.manager = KpiManager(sessions, is_admin, clock)
 
     def handle(self, req: KpiRequest) -> str:
         """The answer to show the member (Slack mrkdwn, escaped here)."""
@@ -60,6 +72,12 @@ class KpiService:
             return self.list(req)
         if isinstance(command, AddKpi):
             return self.add(req, command)
+        if isinstance(command, EditKpi):
+            return self.manager.edit(req.workspace_id, req.user_id, req.client, command)[1]
+        if isinstance(command, RemoveKpi):
+            return self.manager.remove(req.workspace_id, req.user_id, req.client, command)[1]
+        if isinstance(command, RestoreKpi):
+            return self.manager.restore(req.workspace_id, req.user_id, req.client, command)[1]
         return self.update(req, command)
 
     def _today(self, tz: str | None, now: datetime) -> date:
@@ -91,14 +109,9 @@ class KpiService:
             allowed = req.user_id in found.leader_ids or self._is_admin(req.client, req.user_id)
             if not allowed:
                 return False, "Only admins and the partnership's leaders can define joint KPIs."
-            people = known_people(session, req.workspace_id, found.id, cmd.owner_ids)
-            strangers = [u for u in cmd.owner_ids if u not in people or people[u].team_id is None]
-            if strangers:
-                return False, "Owners must be in one of the partnership's teams; not: " + ", ".join(
-                    f"<@{u}>" for u in strangers
-                )
-            if len({people[u].team_id for u in cmd.owner_ids}) < 2:
-                return False, "A joint KPI needs owners from at least two teams of the partnership."
+            owners = owners_for(session, req.workspace_id, found, cmd.owner_ids)
+            if isinstance(owners, str):
+                return False, owners
             today = now.date()
             goal = Goal(cmd.baseline, cmd.target, today, cmd.target_date, cmd.direction)
             problem = validate_goal(goal)
@@ -116,12 +129,18 @@ class KpiService:
                 target_date=cmd.target_date,
                 cadence=cmd.cadence,
                 created_by=req.user_id,
-                owners=tuple((people[u].member_id, people[u].team_id) for u in cmd.owner_ids),
+                owners=owners,
             )
             try:
                 kpi_id = kpis.add_kpi(session, new, now)
-            except kpis.KpiNameTaken:
-                return False, f"{found.name} already has a KPI named `{escape(cmd.name)}`."
+            except kpis.KpiNameTaken as taken:
+                if taken.removed:
+                    return False, (
+                        f"{escape(found.name)} has a removed KPI named `{escape(cmd.name)}`: "
+                        f'bring it back with `/tandem kpi restore "{escape(cmd.name)}"`, '
+                        "or choose another name."
+                    )
+                return False, f"{escape(found.name)} already has a KPI named `{escape(cmd.name)}`."
             audit.record(
                 session,
                 workspace_id=req.workspace_id,

@@ -15,8 +15,9 @@ from slack_sdk.models.blocks import (
     MarkdownTextObject,
     SectionBlock,
 )
+from slack_sdk.models.views import View
 
-from rituals.kpi import Status, format_value, period_of, progress, status
+from rituals.kpi import Gap, Status, checkin_gap, format_value, progress, status
 from rituals.slack_text import escape, truncate, user_mention
 from storage.kpis import KpiState
 
@@ -42,7 +43,8 @@ def change(state: KpiState) -> str:
 def kpi_line(state: KpiState, today: date, teams: Mapping[int, str], *, people: bool = True) -> str:
     """One KPI in words, for the board, App Home and the digest (names escaped once here).
 
-    With `people=False` (leaders' digest) the line says which teams checked in, not who.
+    With `people=False` (leaders' digest, as of a month's end) the line says
+    which teams checked in, not who, and a check-in still due is not news.
     """
     now = status(state.goal, state.latest, today)
     value = "—" if state.latest is None else format_value(state.latest, state.unit)
@@ -59,10 +61,12 @@ def kpi_line(state: KpiState, today: date, teams: Mapping[int, str], *, people: 
         f"{_ICONS[now]} *{escape(state.name)}* — {value} of {target} by "
         f"{state.goal.target_date:%d %b %Y}{done} · _{now.value}_ · {change(state)}"
     )
-    if state.latest_period is not None and state.latest_period != period_of(state.cadence, today):
-        line += " · :warning: missing this " + (
-            "week" if state.cadence.value == "weekly" else "month"
-        )
+    gap = checkin_gap(state.cadence, state.latest_period, state.goal.start, today)
+    period = "week" if state.cadence.value == "weekly" else "month"
+    if gap is Gap.MISSED:
+        line += f" · :warning: check-in missed last {period}"
+    elif gap is Gap.DUE and people:
+        line += f" · check-in due this {period}"
     return line + (f"\nChecked in by {who}" if who else "")
 
 
@@ -70,6 +74,15 @@ def board(states: Sequence[KpiState], today: date, teams: Mapping[int, str]) -> 
     """The weekly board: one section per KPI; the same message is updated in place."""
     blocks: list[Block] = [HeaderBlock(text=BOARD_TITLE)]
     shown = states[:_MAX_BOARD_KPIS]
+    if not states:
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text="No joint KPI at the moment. Admins and leaders add them with "
+                    "`/tandem kpi add …` or from Tandem's App Home."
+                )
+            )
+        )
     for state in shown:
         blocks.append(
             SectionBlock(
@@ -86,7 +99,9 @@ def board(states: Sequence[KpiState], today: date, teams: Mapping[int, str]) -> 
     counts = {s: 0 for s in Status}
     for state in states:
         counts[status(state.goal, state.latest, today)] += 1
-    text = f"{BOARD_TITLE}: " + ", ".join(f"{n} {s.value}" for s, n in counts.items() if n)
+    text = f"{BOARD_TITLE}: " + (
+        ", ".join(f"{n} {s.value}" for s, n in counts.items() if n) or "none at the moment"
+    )
     return {"text": text, "blocks": [b.to_dict() for b in blocks]}
 
 
@@ -133,3 +148,14 @@ def member_list(states: Sequence[KpiState], today: date, teams: Mapping[int, str
     if not states:
         return "You own no joint KPI yet. Admins and leaders add them with `/tandem kpi add …`."
     return "\n".join(kpi_line(s, today, teams) for s in states)
+
+
+def notice_modal(text: str) -> dict[str, Any]:
+    """What a KPI form turns into once done, or shows instead of fields it cannot offer."""
+    view = View(
+        type="modal",
+        title=BOARD_TITLE,
+        close="Close",
+        blocks=[SectionBlock(text=MarkdownTextObject(text=truncate(text, 3000)))],
+    )
+    return view.to_dict()
