@@ -31,6 +31,7 @@ SCALE: dict[int, str] = {
 REMOVED = "[removed]"
 
 _MENTION = re.compile(r"<[@!#][^>]*>|@[\w.\-]+")
+_NAME_PARTS = re.compile(r"[\s.\-_]+")
 
 
 def month_key(day: date) -> str:
@@ -71,7 +72,7 @@ def names_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
     Longest first, so "Ana Lopez" goes as one.
     """
     whole = {n.strip() for n in names if len(n.strip()) >= 2}
-    parts = {p for n in whole for p in re.split(r"[\s.\-_]+", n) if len(p) >= 3} - whole
+    parts = {p for n in whole for p in _NAME_PARTS.split(n) if len(p) >= 3} - whole
     if not whole:
         return None
 

@@ -588,7 +588,8 @@ class PulseAnswer(Base):
     """An answer: team and month only, never the member (see PulseRespondent)."""
 
     __tablename__ = "pulse_answer"
-    __table_args__ = (Index("ix_pulse_answer_round_team", "round_id", "team_id"),)
+    # Covers the close's count per team and score: no table lookups for 10,000 answers.
+    __table_args__ = (Index("ix_pulse_answer_round_team", "round_id", "team_id", "score"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("pulse_round.id", ondelete="CASCADE"))

@@ -20,7 +20,15 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from storage.models import Partnership, PulseAnswer, PulseRespondent, PulseRound
+from storage.models import (
+    Member,
+    Partnership,
+    PartnershipTeam,
+    PulseAnswer,
+    PulseRespondent,
+    PulseRound,
+    TeamMembership,
+)
 
 
 class PulseClosed(Exception):
@@ -271,3 +279,18 @@ def closed_rounds(
 
 def joint_channel(session: Session, partnership_id: int) -> str | None:
     return session.scalar(select(Partnership.channel_id).where(Partnership.id == partnership_id))
+
+
+def people_names(session: Session, partnership_id: int) -> list[str]:
+    """Display names and Slack ids of everyone who is or was in the partnership's teams.
+
+    What comments are scrubbed of: two plain columns, past members included.
+    """
+    teams = select(PartnershipTeam.team_id).where(PartnershipTeam.partnership_id == partnership_id)
+    rows = session.execute(
+        select(Member.display_name, Member.slack_user_id)
+        .join(TeamMembership, TeamMembership.member_id == Member.id)
+        .where(TeamMembership.team_id.in_(teams))
+        .distinct()
+    )
+    return [text for name, slack_id in rows for text in (name, slack_id) if text]

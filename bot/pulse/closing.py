@@ -9,7 +9,8 @@ closes the month it reports on). Closing a round, in one transaction:
 
 - writes its results: per team, the score counts, and the comments leaders
   may read (only for a team of at least 5 answers with at least 5 comments;
-  shuffled, mentions and the names of everyone in the partnership removed);
+  shuffled, mentions and the names of everyone in the partnership's teams,
+  past members included, removed);
 - deletes the who-answered rows, after which nothing ties an answer to a
   person;
 - posts one line in the joint channel: the pulse has closed, and each
@@ -29,7 +30,6 @@ from bot.services import Services
 from rituals.pulse import MAX_SHOWN_COMMENTS, MIN_GROUP, visible_comments
 from storage import jobs, pulse
 from storage.db import transaction
-from storage.org import partnership_roster
 from storage.outbox import OutboundCall, enqueue
 
 PULSE_CLOSE = "pulse_close"
@@ -51,9 +51,7 @@ def results_of(session: Session, round_id: int, partnership_id: int) -> list[pul
     counts = pulse.team_counts(session, round_id)
     if not any(sum(c.counts.values()) >= MIN_GROUP and c.comments for c in counts):
         return [pulse.TeamCounts(c.team_id, c.counts, ()) for c in counts]
-    roster = partnership_roster(session, partnership_id)
-    names = [e.display_name for e in roster if e.display_name]
-    names += [e.slack_user_id for e in roster]
+    names = pulse.people_names(session, partnership_id)
     return [
         pulse.TeamCounts(
             c.team_id,

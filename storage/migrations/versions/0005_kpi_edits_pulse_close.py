@@ -1,4 +1,5 @@
-"""Editing and removing joint KPIs (goal versions, soft removal) and the pulse's close.
+"""Editing and removing joint KPIs (goal versions, soft removal) and the pulse's close
+(its time, its kept results, and an index that covers counting the answers).
 
 Revision ID: 0005_kpi_edits_pulse_close
 Revises: 0004_kpi_pulse
@@ -46,9 +47,18 @@ def upgrade() -> None:
     with op.batch_alter_table("pulse_round", schema=None) as batch_op:
         batch_op.add_column(sa.Column("closes_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("results", sa.JSON(), nullable=True))
+    # The score joins the index, so counting a round's answers per team reads the index only.
+    with op.batch_alter_table("pulse_answer", schema=None) as batch_op:
+        batch_op.drop_index("ix_pulse_answer_round_team")
+        batch_op.create_index(
+            "ix_pulse_answer_round_team", ["round_id", "team_id", "score"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("pulse_answer", schema=None) as batch_op:
+        batch_op.drop_index("ix_pulse_answer_round_team")
+        batch_op.create_index("ix_pulse_answer_round_team", ["round_id", "team_id"], unique=False)
     with op.batch_alter_table("pulse_round", schema=None) as batch_op:
         batch_op.drop_column("results")
         batch_op.drop_column("closes_at")
