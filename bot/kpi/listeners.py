@@ -15,14 +15,21 @@ from bot.clock import utcnow
 from bot.commands import CommandRequest, Reply
 from bot.kpi import form
 from bot.kpi.service import KpiRequest, KpiService
-from bot.kpi.views import KUDOS_ACTION_ID
+from bot.kpi.views import (
+    CHECKIN_ACTION_ID,
+    CHECKIN_CALLBACK_ID,
+    KUDOS_ACTION_ID,
+    NOTE_BLOCK,
+    VALUE_BLOCK,
+    checkin_modal,
+)
 from bot.kpi.views import notice_modal as kpi_notice
 from bot.kudos import KudosService, Refused
 from bot.listeners.answered import answered
 from bot.services import Services
 from bot.views.common import notice
 from bot.views.kudos import notice_modal
-from rituals.kpi_commands import AddKpi, CommandError, EditKpi, RemoveKpi, parse
+from rituals.kpi_commands import AddKpi, CommandError, EditKpi, RemoveKpi, parse, parse_number
 from rituals.slack_text import is_user_id, record_id
 from storage import kpis
 
@@ -87,6 +94,58 @@ def open_kudos(services: Services, client: WebClient, body: dict[str, Any]) -> N
         client.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as exc:
         log.warning("kudos form for a KPI did not open: %s", exc.response.get("error"))
+
+
+def open_checkin(services: Services, client: WebClient, body: dict[str, Any]) -> None:
+    """The prompt's "Check in" button: the form, for the KPI's owners."""
+    try:
+        kpi_id = record_id(body["actions"][0]["value"])
+        user_id = str(body["user"]["id"])
+        trigger_id = str(body["trigger_id"])
+    except (KeyError, IndexError, TypeError):
+        return
+    if kpi_id is None or not is_user_id(user_id):
+        return
+    with services.sessions() as session:
+        found = kpis.states(session, kpi_ids=[kpi_id])
+    if not found:
+        view = kpi_notice("This KPI is no longer tracked; see `/tandem kpi`.")
+    elif user_id not in {o.slack_user_id for o in found[0].owners}:
+        view = kpi_notice("Only the KPI's owners check in on it.")
+    else:
+        view = checkin_modal(found[0])
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as exc:
+        log.warning("KPI check-in form did not open: %s", exc.response.get("error"))
+
+
+def _input(values: dict[str, Any], block: str) -> str | None:
+    element = (values.get(block) or {}).get("value") or {}
+    found = element.get("value") if isinstance(element, dict) else None
+    return found if isinstance(found, str) or found is None else None
+
+
+def submit_checkin(services: Services, service: KpiService, ack: Any, body: dict[str, Any]) -> None:
+    """Recorded in the request: the form closes only once the reading is stored."""
+    view = body.get("view") or {}
+    values = (view.get("state") or {}).get("values") or {}
+    kpi_id = record_id(view.get("private_metadata"))
+    raw, note = _input(values, VALUE_BLOCK), _input(values, NOTE_BLOCK)
+    if kpi_id is None or not isinstance(values, dict):
+        ack(response_action="update", view=kpi_notice("The form could not be read."))
+        return
+    value = parse_number((raw or "").strip())
+    if value is None:
+        ack(response_action="errors", errors={VALUE_BLOCK: "Give a number, e.g. 12.5."})
+        return
+    user_id = str((body.get("user") or {}).get("id") or "")
+    workspace_id = services.workspace_id(str((body.get("team") or {}).get("id") or ""))
+    done, message = service.check_in(workspace_id, user_id, value, note or "", kpi_id=kpi_id)
+    if not done:
+        ack(response_action="errors", errors={VALUE_BLOCK: plain(message)})
+        return
+    ack(response_action="update", view=kpi_notice(message))
 
 
 def _allowed(
@@ -260,6 +319,14 @@ def register(app: App, services: Services) -> None:
     def edit_from_form(ack, body, client) -> None:  # type: ignore[no-untyped-def]
         submit_edit(services, service, is_admin, ack, client, body)
 
+    def checkin_form(body, client) -> None:  # type: ignore[no-untyped-def]
+        open_checkin(services, client, body)
+
+    def checkin_from_form(ack, body) -> None:  # type: ignore[no-untyped-def]
+        submit_checkin(services, service, ack, body)
+
+    app.action(CHECKIN_ACTION_ID)(answered(checkin_form))
+    app.view(CHECKIN_CALLBACK_ID)(checkin_from_form)
     app.action(KUDOS_ACTION_ID)(answered(kudos_for_kpi))
     app.action(form.OPEN_ACTION_ID)(answered(kpi_form))
     app.action(form.EDIT_OPEN_ACTION_ID)(answered(kpi_edit_form))

@@ -19,7 +19,7 @@ from bot.kpi.board import queue_board, queue_celebration
 from bot.kpi.manage import KpiManager, owners_for
 from bot.kpi.views import member_list
 from rituals.interactions import InteractionKind
-from rituals.kpi import Goal, period_of, reached_milestone, validate_goal
+from rituals.kpi import MAX_NOTE, Goal, period_of, reached_milestone, validate_goal
 from rituals.kpi_commands import (
     AddKpi,
     CommandError,
@@ -168,44 +168,68 @@ class KpiService:
         )
 
     def update(self, req: KpiRequest, cmd: UpdateKpi) -> str:
+        """`/tandem kpi update NAME VALUE note…` (the note arrives Slack-escaped)."""
+        return self.check_in(
+            req.workspace_id, req.user_id, cmd.value, unescape(cmd.note), name=cmd.name
+        )[1]
+
+    def check_in(
+        self,
+        workspace_id: int,
+        user_id: str,
+        value: float,
+        note: str,
+        *,
+        name: str | None = None,
+        kpi_id: int | None = None,
+    ) -> tuple[bool, str]:
+        """An owner's reading for the KPI named (command) or picked (the prompt's form).
+
+        (recorded, what to tell the owner); `note` is plain text.
+        """
         now = self._clock()
         with transaction(self._sessions) as session:
-            member = org.find_member(session, req.workspace_id, req.user_id)
+            member = org.find_member(session, workspace_id, user_id)
             if member is None:
-                return UNKNOWN
-            ours = member_partnerships(session, req.workspace_id, req.user_id)
-            kpi_id = kpis.find_id(session, [p.id for p in ours], cmd.name)
+                return False, UNKNOWN
+            ours = member_partnerships(session, workspace_id, user_id)
             if kpi_id is None:
-                return f"None of your partnerships has a KPI named `{echo(cmd.name)}`; see `/tandem kpi`."
-            [state] = kpis.states(session, kpi_ids=[kpi_id])
+                kpi_id = kpis.find_id(session, [p.id for p in ours], name or "")
+            found = kpis.states(session, kpi_ids=[kpi_id]) if kpi_id is not None else []
+            if not found or kpi_id is None:
+                return False, (
+                    f"None of your partnerships has a KPI named `{echo(name or '')}`; "
+                    "see `/tandem kpi`."
+                    if name is not None
+                    else "This KPI is no longer tracked; see `/tandem kpi`."
+                )
+            [state] = found
             me = next((o for o in state.owners if o.member_id == member.id), None)
-            if me is None:
-                return f"Only the owners of *{escape(state.name)}* check in on it."
+            partnership = next((p for p in ours if p.id == state.partnership_id), None)
+            if me is None or partnership is None:
+                return False, f"Only the owners of *{escape(state.name)}* check in on it."
             today = self._today(member.tz, now)
-            note = strip_controls(unescape(cmd.note)).replace("\n", " ")
+            text = strip_controls(note).replace("\n", " ").strip()[:MAX_NOTE]
             checkin = kpis.add_checkin(
                 session,
                 kpi_id,
                 member.id,
                 me.team_id,
                 period_of(state.cadence, today),
-                cmd.value,
-                note,
+                value,
+                text,
                 now,
             )
-            _log_co_delivery(session, req.workspace_id, state, me, checkin, now)
-            partnership = next(p for p in ours if p.id == state.partnership_id)
-            milestone = reached_milestone(state.goal, cmd.value, state.celebrated)
+            _log_co_delivery(session, workspace_id, state, me, checkin, now)
+            milestone = reached_milestone(state.goal, value, state.celebrated)
             if milestone is not None and kpis.set_celebrated(session, kpi_id, milestone):
                 [fresh] = kpis.states(session, kpi_ids=[kpi_id])
                 queue_celebration(
-                    session, req.workspace_id, fresh, milestone, partnership.channel_id, now
+                    session, workspace_id, fresh, milestone, partnership.channel_id, now
                 )
-            queue_board(
-                session, req.workspace_id, partnership.id, partnership.channel_id, today, now
-            )
+            queue_board(session, workspace_id, partnership.id, partnership.channel_id, today, now)
         cheer = f" That's {milestone} % of the way: celebrated in the channel!" if milestone else ""
-        return f"Checked in: *{escape(state.name)}* is now {cmd.value:g}.{cheer}"
+        return True, f"Checked in: *{escape(state.name)}* is now {value:g}.{cheer}"
 
 
 def _log_co_delivery(

@@ -12,16 +12,21 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ContextBlock,
     HeaderBlock,
+    InputBlock,
     MarkdownTextObject,
+    PlainTextInputElement,
     SectionBlock,
 )
 from slack_sdk.models.views import View
 
-from rituals.kpi import Gap, Status, checkin_gap, format_value, progress, status
+from rituals.kpi import MAX_NOTE, Gap, Status, checkin_gap, format_value, progress, status
 from rituals.slack_text import escape, truncate, user_mention
 from storage.kpis import KpiState
 
 KUDOS_ACTION_ID = "kpi_kudos"
+CHECKIN_ACTION_ID = "kpi_checkin_open"
+CHECKIN_CALLBACK_ID = "kpi_checkin"
+VALUE_BLOCK, NOTE_BLOCK = "kpi_value", "kpi_note"
 BOARD_TITLE = "Joint KPIs"
 _ICONS = {
     Status.ON_TRACK: ":large_green_circle:",
@@ -136,9 +141,19 @@ def prompt(state: KpiState, *, reminder: bool) -> dict[str, Any]:
         f"{format_value(state.goal.target, state.unit)} by {state.goal.target_date:%d %b %Y}). "
         "One owner's entry counts for everyone."
     )
-    hint = f'`/tandem kpi update "{escape(state.name)}" <value> <one-line note>`'
+    hint = f'Or, from anywhere: `/tandem kpi update "{escape(state.name)}" <value> <one-line note>`'
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=truncate(text, 3000))),
+        ActionsBlock(
+            elements=[
+                ButtonElement(
+                    text="Check in",
+                    action_id=CHECKIN_ACTION_ID,
+                    value=str(state.id),
+                    style="primary",
+                )
+            ]
+        ),
         ContextBlock(elements=[MarkdownTextObject(text=hint)]),
     ]
     return {"text": f"{opening}: {state.name}", "blocks": [b.to_dict() for b in blocks]}
@@ -157,5 +172,42 @@ def notice_modal(text: str) -> dict[str, Any]:
         title=BOARD_TITLE,
         close="Close",
         blocks=[SectionBlock(text=MarkdownTextObject(text=truncate(text, 3000)))],
+    )
+    return view.to_dict()
+
+
+def checkin_modal(state: KpiState) -> dict[str, Any]:
+    """The prompt's form: the current value and a one-line note."""
+    last = "none yet" if state.latest is None else format_value(state.latest, state.unit)
+    target = format_value(state.goal.target, state.unit)
+    view = View(
+        type="modal",
+        callback_id=CHECKIN_CALLBACK_ID,
+        private_metadata=str(state.id),
+        title="Check in",
+        submit="Check in",
+        close="Cancel",
+        blocks=[
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=truncate(
+                        f"*{escape(state.name)}*: last value {last}; target {target} by "
+                        f"{state.goal.target_date:%d %b %Y}.",
+                        3000,
+                    )
+                )
+            ),
+            InputBlock(
+                block_id=VALUE_BLOCK,
+                label=f"Current value{f' ({state.unit})' if state.unit else ''}"[:2000],
+                element=PlainTextInputElement(action_id="value", max_length=20),
+            ),
+            InputBlock(
+                block_id=NOTE_BLOCK,
+                label="What changed, in one line",
+                optional=True,
+                element=PlainTextInputElement(action_id="value", max_length=MAX_NOTE),
+            ),
+        ],
     )
     return view.to_dict()

@@ -17,7 +17,7 @@ from bot.kpi.views import KUDOS_ACTION_ID
 from bot.outbox import OutboxSender, Pacer
 from bot.tick import tick
 from rituals.interactions import InteractionKind, InterdependenceType, RitualKind
-from storage import audit, org
+from storage import audit, kpis, org
 from storage import rituals as ritual_store
 from storage.db import transaction
 from storage.models import Interaction
@@ -503,3 +503,58 @@ def test_app_home_edits_and_removes_a_kpi_through_the_same_rules(kpi_bot: Kpis) 
     removed = submit(EDIT_CALLBACK_ID, values, again["view"]["private_metadata"])
     assert "Removed *Cycle time*" in json.dumps(removed)
     assert [e.action for e in _audit(kpi_bot)] == ["kpi.add", "kpi.edit", "kpi.remove"]
+
+
+def test_the_prompt_opens_a_check_in_form_for_the_owners(kpi_bot: Kpis) -> None:
+    from bot.kpi.views import CHECKIN_ACTION_ID, CHECKIN_CALLBACK_ID, NOTE_BLOCK, VALUE_BLOCK
+    from tests.fakes.signed import view_submission_payload
+
+    fake = kpi_bot.bot.fake
+    kpi_bot.command(ADD, "ULEAD")
+    kpi_bot.tick(PROMPT_AT)
+    [prompt] = _posts(fake.calls, "UANA")
+    button = next(
+        e
+        for b in prompt.json_param("blocks")
+        for e in b.get("elements", [])
+        if e.get("action_id") == CHECKIN_ACTION_ID
+    )
+
+    def click(user_id: str) -> dict[str, Any]:
+        opened = len(fake.calls_to("views.open"))
+        payload = block_actions_payload(
+            CHECKIN_ACTION_ID, button["value"], user_id=user_id, channel_id="DUANA"
+        )
+        assert kpi_bot.bot.slack.interaction(payload).status == 200
+        return dict(fake.wait_for("views.open", count=opened + 1)[opened].json_param("view"))
+
+    assert "Only the KPI's owners" in json.dumps(click("UBEN"))
+    form = click("UANA")
+    assert form["callback_id"] == CHECKIN_CALLBACK_ID and "last value none yet" in json.dumps(form)
+
+    def submit(value: str, note: str) -> dict[str, Any]:
+        values = {
+            VALUE_BLOCK: {"value": {"type": "plain_text_input", "value": value}},
+            NOTE_BLOCK: {"value": {"type": "plain_text_input", "value": note}},
+        }
+        sent = view_submission_payload(
+            CHECKIN_CALLBACK_ID, values, user_id="UANA", private_metadata=form["private_metadata"]
+        )
+        response = kpi_bot.bot.slack.interaction(sent)
+        assert response.status == 200
+        kpi_bot.drain()
+        return dict(response.json())
+
+    refused = submit("soon", "")
+    assert refused["response_action"] == "errors" and VALUE_BLOCK in refused["errors"]
+    done = submit("6", "new review rota <!here>\nsecond line")
+    assert done["response_action"] == "update" and "Checked in" in json.dumps(done)
+    assert "50 % of the way" in json.dumps(done)
+    with kpi_bot.bot.services.sessions() as session:
+        [state] = kpis.states(session, partnership_id=1)
+    assert state.latest == 6.0
+    update = _board_updates(kpi_bot)[-1]
+    assert "6 days of 2 days" in json.dumps(update.json_param("blocks"))
+    assert all(
+        "<!here>" not in json.dumps(c.params) for c in fake.calls if c.method != "views.open"
+    )
