@@ -8,11 +8,14 @@ anchor measured in the same run:
 - the KPI board for 50 KPIs built and queued (one transaction: read the KPIs,
   owners and latest check-ins, render, hash, revision, enqueue the chat.update);
   anchor: one transaction enqueuing one plain outbox row;
-- the pulse results over 10,000 answers (the digest's pulse section: grouped
-  counts, comments, scrubbing, the previous round for the trend); anchor:
-  counting the round's answers;
+- the pulse results over 10,000 answers, worked out as the round's close
+  does once (grouped counts per team and score, the comments, shuffling and
+  scrubbing them of the names of 400 members); anchor: counting the round's
+  answers;
+- the digest's pulse section read from the closed round (this month and the
+  one before, for the trend);
 - the whole digest (compute and render) with both new sections against the
-  same digest without them.
+  same digest without them, interleaved run by run.
 
 Run: .venv/bin/python benchmarks/bench_kpi_pulse.py [--postgres-url URL] [--skip-postgres] [--runs N]
 """
@@ -36,7 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import postgres_database, sqlite_database, summary_ms
 from bot import digest as digest_module
 from bot.digest import Month, compute_digest, render
+from bot.digest_sections import Sections
 from bot.kpi.board import queue_board
+from bot.pulse.closing import close_round, results_of
 from bot.pulse.digest_section import section_blocks
 from rituals.interactions import InteractionKind, InterdependenceType
 from rituals.kpi import Cadence, Direction, period_of
@@ -130,7 +135,7 @@ def _seed(sessions: object) -> tuple[int, dict[int, str]]:
                 for i in range(ANSWERS)
             ]
             s.execute(insert(PulseAnswer), rows)
-            pulse.close(s, rnd.id, NOW)
+            close_round(s, rnd.id, NOW)
         month_start = datetime(2026, 3, 1, tzinfo=UTC)
         kinds = [InteractionKind.KUDOS, InteractionKind.HELP_GIVEN, InteractionKind.MENTION]
         s.execute(
@@ -189,7 +194,11 @@ def bench(url: str, label: str, runs: int) -> None:
 
     def pulse_results(_run: int) -> None:
         with sessions() as s:
-            section_blocks(s, pid, "2026-03", names, {}, ["person M1", "person I2"])
+            results_of(s, round_id, pid)
+
+    def pulse_section(_run: int) -> None:
+        with sessions() as s:
+            section_blocks(s, pid, "2026-03", names, {})
 
     def anchor_count(_run: int) -> None:
         with sessions() as s:
@@ -206,7 +215,7 @@ def bench(url: str, label: str, runs: int) -> None:
     original = digest_module.extra_sections
 
     def without_sections(_run: int) -> None:
-        digest_module.extra_sections = lambda *args, **kwargs: ()  # type: ignore[assignment]
+        digest_module.extra_sections = lambda *args, **kwargs: Sections()  # type: ignore[assignment]
         try:
             with sessions() as s:
                 render(compute_digest(s, pid, MONTH))
@@ -216,6 +225,7 @@ def bench(url: str, label: str, runs: int) -> None:
     for name, work, anchor in (
         ("KPI board, 50 KPIs, built and queued", board, anchor_enqueue),
         ("pulse results, 10,000 answers", pulse_results, anchor_count),
+        ("pulse section of the digest, kept results", pulse_section, anchor_count),
     ):
         work(runs + 1)  # warm up
         anchor(runs + 1)

@@ -295,6 +295,10 @@ class DemoResult:
     partnership_id: int
     interactions: int
     asks: int
+    kpis: int = 0
+    checkins: int = 0
+    pulses: tuple[str, ...] = ()
+    answers: int = 0
 
 
 class NotADemoDatabase(Exception):
@@ -330,7 +334,7 @@ def build_demo(database: Path, now: datetime) -> tuple[str, DemoResult]:
             org = _create_org(session, now)
             added = log(session, *_flows(rng, org))
             asks = _asks(session, rng, org)
-            seed_kpis_and_pulse(
+            seeded = seed_kpis_and_pulse(
                 session,
                 rng,
                 workspace_id=org.workspace_id,
@@ -341,7 +345,17 @@ def build_demo(database: Path, now: datetime) -> tuple[str, DemoResult]:
             )
     finally:
         engine.dispose()
-    return url, DemoResult(database, org.workspace_id, org.partnership_id, added, asks)
+    return url, DemoResult(
+        database,
+        org.workspace_id,
+        org.partnership_id,
+        added,
+        asks,
+        seeded.kpis,
+        seeded.checkins,
+        seeded.pulses,
+        seeded.answers,
+    )
 
 
 def run_demo(database: Path, chart: Path, now: datetime, out: TextIO | None = None) -> int:
@@ -378,6 +392,12 @@ def run_demo(database: Path, chart: Path, now: datetime, out: TextIO | None = No
     print(
         f"Logged: {made.interactions} interactions and {made.asks} standup asks, "
         "January to March 2025.",
+        file=out,
+    )
+    print(
+        f"Joint KPIs: {made.kpis}, each owned by one Marketing and one IT person, with "
+        f"{made.checkins} weekly check-ins; collaboration pulse: {' and '.join(made.pulses)}, "
+        f"{made.answers} anonymous answers in the last one (both shown below the balance).",
         file=out,
     )
     print("", file=out)

@@ -6,10 +6,12 @@ Seeded from the demo's random generator so every run prints the same lines.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from bot.pulse.closing import close_round
 from rituals.interactions import InteractionKind
 from rituals.kpi import Cadence, Direction, period_of
 from storage import kpis, pulse
@@ -33,6 +35,14 @@ _COMMENTS = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Seeded:
+    kpis: int
+    checkins: int
+    pulses: tuple[str, ...]  # months
+    answers: int  # in the last pulse
+
+
 def seed(
     session: Session,
     rng: random.Random,
@@ -42,8 +52,10 @@ def seed(
     teams: dict[str, int],
     people: dict[int, list[int]],
     created: datetime,
-) -> None:
+) -> Seeded:
+    """KPIs with check-ins (and their co-deliveries), and two pulses closed as the job closes them."""
     marketing, it = teams["Marketing"], teams["IT"]
+    checkins = 0
     owners = ((people[marketing][1], marketing), (people[it][1], it))
     for name, unit, direction, baseline, target, by, step in _KPIS:
         kpi_id = kpis.add_kpi(
@@ -73,6 +85,7 @@ def seed(
             checkin = kpis.add_checkin(
                 session, kpi_id, member, team, period_of(Cadence.WEEKLY, at.date()), value, "", at
             )
+            checkins += 1
             other, other_team = owners[1 - week % 2]
             log(
                 session,
@@ -91,6 +104,7 @@ def seed(
     for month in ("2025-02", "2025-03"):
         asked = {marketing: len(people[marketing]), it: len(people[it])}
         round_ = pulse.open_round(session, partnership_id, month, asked)
+        answers = 0
         for team_name, scores in _SCORES.items():
             team = teams[team_name]
             comments = list(_COMMENTS.get(team_name, ())) if month == "2025-03" else []
@@ -99,4 +113,6 @@ def seed(
                 member = people[team][index]
                 comment = comments[index] if index < len(comments) else None
                 pulse.answer(session, round_.id, member, team, min(5, score + shift), comment)
-        pulse.close(session, round_.id, created)
+                answers += 1
+        close_round(session, round_.id, created)
+    return Seeded(len(_KPIS), checkins, ("February 2025", "March 2025"), answers)

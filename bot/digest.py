@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from bot.digest_sections import extra_sections
 from bot.kudos import queue_leaderboard
 from bot.outbox import FILES_UPLOAD_V2, file_upload
+from bot.pulse.closing import close_and_tell
 from rituals.balance import (
     DEFAULT_MIN_GROUP_SIZE,
     BandThresholds,
@@ -44,7 +45,6 @@ from storage.models import Member, Partnership
 from storage.occurrences import WonOccurrence
 from storage.org import team_names
 from storage.outbox import OutboundCall, enqueue, from_parent
-from storage.pulse import close_through as close_pulse_through
 from storage.rituals import RitualSnapshot, schedule_from
 
 log = logging.getLogger(__name__)
@@ -165,6 +165,8 @@ class Digest:
     as_of: datetime | None = None
     # Block Kit sections other features add (joint KPIs, the pulse); none names a person.
     sections: tuple[dict[str, Any], ...] = ()
+    # The same sections as plain JSON types ("joint_kpis", "pulse"), for --json.
+    section_data: dict[str, Any] = field(default_factory=dict)
 
     @property
     def incomplete_note(self) -> str | None:
@@ -198,6 +200,8 @@ class Digest:
             "timezone": self.timezone,
             "settings_problem": self.settings_problem,
             "pairs": [_pair_dict(p) for p in self.pairs],
+            "joint_kpis": self.section_data.get("joint_kpis"),
+            "pulse": self.section_data.get("pulse"),
         }
 
 
@@ -362,6 +366,15 @@ def compute_digest(
             )
         )
         pairs.append(PairDigest(summary, history))
+    sections = extra_sections(
+        session,
+        partnership.id,
+        month.key,
+        windows[-1].end,
+        tz,
+        {team: names[team] for team in team_ids if team in names},  # the partnership's order
+        [p.summary for p in pairs],
+    )
     return Digest(
         partnership_id=partnership.id,
         partnership_name=partnership.name,
@@ -371,9 +384,8 @@ def compute_digest(
         pairs=tuple(pairs),
         settings_problem=problem,
         balanced_share=thresholds.give_share.green,
-        sections=extra_sections(
-            session, partnership.id, month.year, month.month, [p.summary for p in pairs]
-        ),
+        sections=sections.blocks,
+        section_data=sections.data,
     )
 
 
@@ -580,7 +592,9 @@ def build_occurrences(
         fired = now if occurrence.is_manual else occurrence.fire_at
         month = Month.last_complete(fired, tz)
         if month not in rendered:
-            close_pulse_through(session, partnership.id, month.key, now)
+            # The month's pulse closes by its own job at the month's end; a worker that
+            # was down may not have run it yet, and the digest must not wait for it.
+            close_and_tell(session, ritual.workspace_id, partnership.id, now, through=month.key)
             rendered[month] = render(compute_digest(session, partnership.id, month, now))
             queue_leaderboard(
                 session, partnership.id, month.key, month.label, month.bounds(tz), now

@@ -1,26 +1,32 @@
 """Sections other features add to the leaders' digest, after the balance of each pair.
 
-Each returns Block Kit dicts that name no person; the digest places them
-above its footer.
+Each comes twice from the same data: as Block Kit dicts for Slack, which
+the digest places above its footer, and as plain JSON types for
+`tandem digest --json`. Neither names a person.
 """
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections import defaultdict
-from collections.abc import Sequence
-from datetime import date
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot.kpi.digest_section import section_blocks as kpi_section
-from bot.pulse.digest_section import section_blocks as pulse_section
+from bot.kpi import digest_section as kpi_section
+from bot.pulse import digest_section as pulse_section
 from rituals.balance import PairSummary
 from rituals.slack_text import unescape
-from storage.org import partnership_roster, partnership_team_names
-from storage.pulse import closed_rounds
+
+
+@dataclass(frozen=True, slots=True)
+class Sections:
+    blocks: tuple[dict[str, Any], ...] = ()
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 def give_percentages(summaries: Sequence[PairSummary]) -> dict[int, int | None]:
@@ -39,23 +45,35 @@ def give_percentages(summaries: Sequence[PairSummary]) -> dict[int, int | None]:
 
 
 def extra_sections(
-    session: Session, partnership_id: int, year: int, month: int, summaries: Sequence[PairSummary]
-) -> tuple[dict[str, Any], ...]:
-    names = partnership_team_names(session, partnership_id)
-    month_end = date(year, month, calendar.monthrange(year, month)[1])
-    key = f"{year:04d}-{month:02d}"
-    # Names and raw Slack ids of everyone in the partnership are removed from comments,
-    # so the roster is read only when the month has a pulse to show: at 100,000 members
-    # it would cost more than the rest of the digest.
-    people: list[str] = []
-    if any(r.month == key for r in closed_rounds(session, partnership_id, key, limit=1)):
-        roster = partnership_roster(session, partnership_id)
-        people = [e.display_name for e in roster if e.display_name]
-        people += [e.slack_user_id for e in roster]
-    return (
-        *kpi_section(session, partnership_id, month_end, names),
-        *pulse_section(session, partnership_id, key, names, give_percentages(summaries), people),
+    session: Session,
+    partnership_id: int,
+    month: str,
+    end: datetime,
+    timezone: str,
+    names: Mapping[int, str],
+    summaries: Sequence[PairSummary],
+) -> Sections:
+    """The joint KPIs as of the month's `end`, and the month's closed pulse.
+
+    `names` are the partnership's teams (the digest has read them already).
+    """
+    last_day = (end - timedelta(microseconds=1)).astimezone(ZoneInfo(timezone)).date()
+    states = kpi_section.states_at(session, partnership_id, end)
+    pulse = pulse_section.section(
+        session, partnership_id, month, names, give_percentages(summaries)
     )
+    blocks = (
+        *kpi_section.blocks(states, last_day, names),
+        *(pulse_section.blocks(pulse) if pulse is not None else ()),
+    )
+    data = {
+        "joint_kpis": {
+            "as_of": last_day.isoformat(),
+            "kpis": kpi_section.as_dicts(states, last_day, names),
+        },
+        "pulse": pulse.as_dict() if pulse is not None else None,
+    }
+    return Sections(tuple(blocks), data)
 
 
 def sections_text(sections: Sequence[dict[str, Any]]) -> str:

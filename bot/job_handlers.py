@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from bot.admin import AdminCheck
 from bot.home import publish_home
 from bot.jobs import MAX_ATTEMPTS, Handler
+from bot.pulse.closing import PULSE_CLOSE, run_close
 from bot.ritual_changes import RitualChanges
 from bot.services import Services
 from bot.sync import TEAM_SYNC, TELL_DM, TELL_HOME, TELL_NOBODY, SyncResult, sync_teams
@@ -110,4 +111,4 @@ def _tell(
     publish_home(services, job.workspace_id, actor, is_admin=is_admin, now=now, notice=text)
 
 
-HANDLERS: dict[str, Handler] = {TEAM_SYNC: run_team_sync}
+HANDLERS: dict[str, Handler] = {TEAM_SYNC: run_team_sync, PULSE_CLOSE: run_close}

@@ -40,9 +40,10 @@ ON_ITS_WAY = (
 )
 FORGET_WARNING = (
     "*Forget me* erases what Tandem keeps about you:\n"
-    "• your standup answers and the reflections of your shadowing sessions are deleted;\n"
+    "• your standup answers, the reflections of your shadowing sessions and the notes of "
+    "your KPI check-ins are deleted (the values stay in the KPI's history, by no one);\n"
     "• your profile (name, time zone, time away, opt-outs) is deleted, and you leave "
-    "your teams in Tandem;\n"
+    "your teams in Tandem and stop owning joint KPIs;\n"
     "• in the record of who helped whom you are replaced by an anonymous placeholder, so "
     "the leaders' team totals stay right and name nobody.\n"
     "Messages already posted in Slack (kudos, standup answers in the joint channel) stay "

@@ -45,8 +45,8 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("balance", "/tandem balance", "Your own give and take this month, privately."),
     Subcommand(
         "kpi",
-        "/tandem kpi [add …|update NAME VALUE note…]",
-        "Your joint KPIs; check in on one; admins and leaders add them.",
+        "/tandem kpi [add|edit|remove|restore …|update NAME VALUE note…]",
+        "Your joint KPIs; check in on one; admins and leaders add, edit and remove them.",
     ),
     Subcommand(
         "optout", "/tandem optout shadowing|standup|kudos|pulse", "Stop one ritual for you."

@@ -16,12 +16,17 @@ date):
 
 Milestones are 25, 50, 75 and 100 % of the way; each is celebrated once,
 the first time a check-in reaches it.
+
+A check-in is *due* during its period (ISO week or month) until an owner
+enters a value; a period that ended without one is *missed*, and the KPI
+shows so until the next check-in (owners get a prompt and one reminder in
+each period before that happens).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 AT_RISK_MARGIN = 0.15
@@ -38,6 +43,11 @@ class Direction(StrEnum):
 class Cadence(StrEnum):
     WEEKLY = "weekly"
     MONTHLY = "monthly"
+
+
+class Gap(StrEnum):
+    DUE = "due"
+    MISSED = "missed"
 
 
 class Status(StrEnum):
@@ -116,3 +126,26 @@ def period_of(cadence: Cadence, day: date) -> str:
         year, week, _ = day.isocalendar()
         return f"{year:04d}-W{week:02d}"
     return f"{day.year:04d}-{day.month:02d}"
+
+
+def previous_period(cadence: Cadence, day: date) -> str:
+    """The period before the one `day` falls in."""
+    if cadence is Cadence.WEEKLY:
+        return period_of(cadence, day - timedelta(days=7))
+    return period_of(cadence, day.replace(day=1) - timedelta(days=1))
+
+
+def checkin_gap(
+    cadence: Cadence, latest_period: str | None, start: date, today: date
+) -> Gap | None:
+    """None when this period has its check-in; DUE while it may still come; MISSED after.
+
+    MISSED when the last whole period ended without a check-in. A KPI with
+    none yet counts from the period it was defined in, so one defined
+    mid-week is not missed before a whole week has passed. Periods compare
+    as text ("2026-W09" < "2026-W10", "2026-02" < "2026-03").
+    """
+    if latest_period == period_of(cadence, today):
+        return None
+    reference = latest_period or period_of(cadence, start)
+    return Gap.MISSED if reference < previous_period(cadence, today) else Gap.DUE

@@ -20,6 +20,7 @@ MIN_COMMENTS = 5
 EFFECTIVE_FROM = 4  # a 4 or a 5 rates the collaboration effective
 STUDY_REFERENCE = 46  # % of marketing leaders rating the collaboration with IT effective
 MAX_COMMENT = 500
+MAX_SHOWN_COMMENTS = 5  # per team, in the digest and `tandem digest --json`
 SCALE: dict[int, str] = {
     1: "1 · Not at all",
     2: "2 · Slightly",
@@ -30,6 +31,7 @@ SCALE: dict[int, str] = {
 REMOVED = "[removed]"
 
 _MENTION = re.compile(r"<[@!#][^>]*>|@[\w.\-]+")
+_NAME_PARTS = re.compile(r"[\s.\-_]+")
 
 
 def month_key(day: date) -> str:
@@ -62,11 +64,23 @@ def valid_score(raw: str) -> int | None:
 
 
 def names_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
-    """One pattern for every name (longest first), built once for all the comments."""
-    unique = sorted({n.strip() for n in names if len(n.strip()) >= 2}, key=len, reverse=True)
-    if not unique:
+    """One pattern for every name, built once for all the comments.
+
+    A whole name matches in any case ("ana lopez"); each part of a name of
+    three letters or more matches as written, capitalised ("Ana helped"), so
+    a first name alone goes too while the word "will" survives a "Will".
+    Longest first, so "Ana Lopez" goes as one.
+    """
+    whole = {n.strip() for n in names if len(n.strip()) >= 2}
+    parts = {p for n in whole for p in _NAME_PARTS.split(n) if len(p) >= 3} - whole
+    if not whole:
         return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, unique)) + r")(?!\w)", re.I)
+
+    def alternation(found: set[str]) -> str:
+        return "|".join(map(re.escape, sorted(found, key=len, reverse=True)))
+
+    body = f"(?i:{alternation(whole)})" + (f"|{alternation(parts)}" if parts else "")
+    return re.compile(r"(?<!\w)(?:" + body + r")(?!\w)")
 
 
 def scrub(text: str, names: Iterable[str] | re.Pattern[str] | None) -> str:

@@ -40,6 +40,9 @@ class NewJob:
     workspace_id: int | None = None
     ritual_id: int | None = None
     run_after: datetime | None = None
+    # Work that must happen even if the ritual that queued it is paused or deleted
+    # (closing a pulse forgets who answered): not tied to the ritual, so never withdrawn.
+    outlives_ritual: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +77,11 @@ def enqueue(session: Session, job: NewJob, now: datetime) -> bool:
             kind=job.kind,
             payload=job.payload,
             workspace_id=job.workspace_id,
-            ritual_id=job.ritual_id if job.ritual_id is not None else current_ritual(session),
+            ritual_id=None
+            if job.outlives_ritual
+            else job.ritual_id
+            if job.ritual_id is not None
+            else current_ritual(session),
             state=JobState.PENDING,
             attempts=0,
             run_after=job.run_after or now,

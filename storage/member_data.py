@@ -6,8 +6,10 @@ settings) instead of deleting it. The interaction log, the asks, pairings,
 kudos and team memberships keep pointing at that row, so every figure the
 leaders see (flows, reach, ties, Gini, give and take, team sizes) is exactly
 what it was, while nothing left in the database names the person. What the
-member wrote themselves (standup answers, shadowing reflections) is deleted;
-their memberships end now, so the placeholder takes part in nothing after.
+member wrote themselves (standup answers, shadowing reflections, the notes of
+their KPI check-ins) is deleted; their memberships and KPI ownerships end now,
+so the placeholder takes part in nothing after. A pulse answer still linked to
+them (the month's round is open) stays, unlinked, as every answer is at close.
 
 A forgotten person may still be in a team's Slack group. So that the next
 team sync does not bring them back as a newcomer, forgetting leaves a marker
@@ -35,12 +37,18 @@ from storage.models import (
     ForgottenMember,
     HomeView,
     Interaction,
+    Kpi,
+    KpiCheckin,
+    KpiOwner,
     Kudos,
     KudosRecipient,
     KudosSecond,
     Member,
     Outbox,
     Partnership,
+    PulseAnswer,
+    PulseRespondent,
+    PulseRound,
     Ritual,
     ShadowPairing,
     ShadowParticipant,
@@ -145,6 +153,26 @@ class KudosEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class KpiCheckinEntry:
+    partnership: str
+    kpi: str
+    period: str
+    value: float
+    note: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PulseEntry:
+    """An answer still linked to the member: only while its month's round is open."""
+
+    partnership: str
+    month: str
+    score: int
+    comment: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class MemberData:
     profile: Profile
     settings: Settings
@@ -154,6 +182,9 @@ class MemberData:
     asks: tuple[AskEntry, ...]
     shadowing: tuple[ShadowingEntry, ...]
     kudos: tuple[KudosEntry, ...]
+    kpis_owned: tuple[str, ...] = ()
+    kpi_checkins: tuple[KpiCheckinEntry, ...] = ()
+    pulse_answers: tuple[PulseEntry, ...] = ()
 
 
 def find_member_id(session: Session, workspace_id: int, slack_user_id: str) -> int | None:
@@ -187,6 +218,45 @@ def member_data(session: Session, member_id: int) -> MemberData | None:
         asks=_asks(session, member_id),
         shadowing=_shadowing(session, member_id),
         kudos=_kudos(session, member_id),
+        kpis_owned=tuple(
+            session.scalars(
+                select(Kpi.name)
+                .select_from(KpiOwner)
+                .join(Kpi, KpiOwner.kpi_id == Kpi.id)
+                .where(KpiOwner.member_id == member_id)
+                .order_by(Kpi.name)
+            )
+        ),
+        kpi_checkins=tuple(
+            KpiCheckinEntry(*row)
+            for row in session.execute(
+                select(
+                    Partnership.name,
+                    Kpi.name,
+                    KpiCheckin.period,
+                    KpiCheckin.value,
+                    KpiCheckin.note,
+                    KpiCheckin.at,
+                )
+                .select_from(KpiCheckin)
+                .join(Kpi, Kpi.id == KpiCheckin.kpi_id)
+                .join(Partnership, Partnership.id == Kpi.partnership_id)
+                .where(KpiCheckin.member_id == member_id)
+                .order_by(KpiCheckin.at, KpiCheckin.id)
+            )
+        ),
+        pulse_answers=tuple(
+            PulseEntry(*row)
+            for row in session.execute(
+                select(Partnership.name, PulseRound.month, PulseAnswer.score, PulseAnswer.comment)
+                .select_from(PulseRespondent)
+                .join(PulseAnswer, PulseAnswer.id == PulseRespondent.answer_id)
+                .join(PulseRound, PulseRound.id == PulseRespondent.round_id)
+                .join(Partnership, Partnership.id == PulseRound.partnership_id)
+                .where(PulseRespondent.member_id == member_id)
+                .order_by(PulseRound.month)
+            )
+        ),
     )
 
 
@@ -537,6 +607,15 @@ def forget_member(
             .execution_options(synchronize_session=False)
         )
     )
+    # A check-in's value stays in its KPI's history; who entered it and their note go.
+    session.execute(
+        update(KpiCheckin)
+        .where(KpiCheckin.member_id == member_id)
+        .values(member_id=None, note="")
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(delete(KpiOwner).where(KpiOwner.member_id == member_id))
+    session.execute(delete(PulseRespondent).where(PulseRespondent.member_id == member_id))
     teams_left = leave_all_teams(session, member_id, now)
     mark_forgotten(session, workspace_id, slack_user_id, now)
     session.execute(

@@ -545,6 +545,26 @@ class Kpi(Base):
     celebrated: Mapped[int] = mapped_column(Integer, default=0)
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime]
+    # Removed KPIs keep their check-ins, so a removal can be undone and past digests stay.
+    removed_at: Mapped[datetime | None]
+
+
+class KpiVersion(Base):
+    """A KPI's goal as it was until an edit replaced it, so a closed month's digest keeps it."""
+
+    __tablename__ = "kpi_version"
+    __table_args__ = (Index("ix_kpi_version_kpi_until", "kpi_id", "until"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kpi_id: Mapped[int] = mapped_column(ForeignKey("kpi.id", ondelete="CASCADE"))
+    until: Mapped[datetime]
+    name: Mapped[str] = mapped_column(String(60))
+    unit: Mapped[str] = mapped_column(String(20))
+    direction: Mapped[str] = mapped_column(String(8))
+    baseline: Mapped[float] = mapped_column(Float)
+    target: Mapped[float] = mapped_column(Float)
+    target_date: Mapped[date] = mapped_column(Date)
+    cadence: Mapped[str] = mapped_column(String(8))
 
 
 class KpiOwner(Base):
@@ -598,6 +618,10 @@ class PulseRound(Base):
     month: Mapped[str] = mapped_column(String(7))
     asked: Mapped[dict[str, Any]] = mapped_column(default=dict)
     closed_at: Mapped[datetime | None]
+    # When the month is over in the partnership's time zone: answers stop, the close job runs.
+    closes_at: Mapped[datetime | None]
+    # Written once at close: per team, score counts and the comments leaders may read.
+    results: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     __table_args__ = (UniqueConstraint("partnership_id", "month"),)
 
 
@@ -605,7 +629,8 @@ class PulseAnswer(Base):
     """An answer: team and month only, never the member (see PulseRespondent)."""
 
     __tablename__ = "pulse_answer"
-    __table_args__ = (Index("ix_pulse_answer_round_team", "round_id", "team_id"),)
+    # Covers the close's count per team and score: no table lookups for 10,000 answers.
+    __table_args__ = (Index("ix_pulse_answer_round_team", "round_id", "team_id", "score"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("pulse_round.id", ondelete="CASCADE"))

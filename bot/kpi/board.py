@@ -34,8 +34,8 @@ def queue_board(
 ) -> int | None:
     """Queue the board's next revision; returns it, or None when nothing changed."""
     states = kpis.states(session, partnership_id=partnership_id)
-    if not states:
-        return None
+    if not states and not kpis.has_board(session, partnership_id):
+        return None  # nothing to show, and no board to empty
     message = board(states, today, partnership_team_names(session, partnership_id))
     digest = hashlib.sha256(json.dumps(message, sort_keys=True).encode()).hexdigest()
     revision = kpis.next_board_revision(session, partnership_id, digest)

@@ -7,7 +7,7 @@ from datetime import date
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 from sqlalchemy.orm import Session
 
-from bot.kpi.form import OPEN_ACTION_ID
+from bot.kpi.form import EDIT_OPEN_ACTION_ID, OPEN_ACTION_ID
 from bot.kpi.views import kpi_line
 from storage import kpis
 from storage.org import partnership_team_names
@@ -34,10 +34,13 @@ def member_kpi_text(session: Session, member_id: int, today: date) -> str:
 
 
 def form_button() -> Block:
-    """Shown to admins and the partnerships' leaders: they may define joint KPIs."""
+    """Shown to admins and the partnerships' leaders: they may define and change joint KPIs."""
     return ActionsBlock(
         block_id="kpi_form",
-        elements=[ButtonElement(text="Add a joint KPI", action_id=OPEN_ACTION_ID)],
+        elements=[
+            ButtonElement(text="Add a joint KPI", action_id=OPEN_ACTION_ID),
+            ButtonElement(text="Edit or remove a joint KPI", action_id=EDIT_OPEN_ACTION_ID),
+        ],
     )
 
 

@@ -1,4 +1,5 @@
-"""`/tandem kpi …`: list, add (admins and the partnership's leaders; audited), update.
+"""`/tandem kpi …`: list, add, edit, remove and restore (admins and the partnership's
+leaders; audited: bot/kpi/manage.py), update (the owners).
 
 Each use case opens one transaction: the check-in, its co-delivery
 interactions, a celebration and the board's next revision are written
@@ -15,17 +16,26 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.kpi.board import queue_board, queue_celebration
+from bot.kpi.manage import KpiManager, owners_for
 from bot.kpi.views import member_list
 from rituals.commands import InvalidCommand
 from rituals.interactions import InteractionKind
-from rituals.kpi import Goal, period_of, reached_milestone, validate_goal
-from rituals.kpi_commands import AddKpi, ListKpis, UpdateKpi, parse
+from rituals.kpi import MAX_NOTE, Goal, period_of, reached_milestone, validate_goal
+from rituals.kpi_commands import (
+    AddKpi,
+    EditKpi,
+    ListKpis,
+    RemoveKpi,
+    RestoreKpi,
+    UpdateKpi,
+    parse,
+)
 from rituals.slack_text import echo, escape, strip_controls, unescape
 from rituals.zones import zone_or_default
 from storage import audit, kpis, org
 from storage.db import transaction
 from storage.interactions import NewInteraction, log
-from storage.kudos import known_people, member_partnerships
+from storage.kudos import member_partnerships
 from storage.org import partnership_team_names
 
 AdminTest = Callable[[WebClient, str], bool]
@@ -52,6 +62,7 @@ class KpiService:
         self._is_admin = is_admin
         self._default_tz = default_timezone
         self._clock = clock
+        self.manager = KpiManager(sessions, is_admin, clock)
 
     def handle(self, req: KpiRequest) -> str:
         """The answer to show the member (Slack mrkdwn, escaped here)."""
@@ -62,6 +73,12 @@ class KpiService:
             return self.list(req)
         if isinstance(command, AddKpi):
             return self.add(req, command)
+        if isinstance(command, EditKpi):
+            return self.manager.edit(req.workspace_id, req.user_id, req.client, command)[1]
+        if isinstance(command, RemoveKpi):
+            return self.manager.remove(req.workspace_id, req.user_id, req.client, command)[1]
+        if isinstance(command, RestoreKpi):
+            return self.manager.restore(req.workspace_id, req.user_id, req.client, command)[1]
         return self.update(req, command)
 
     def _today(self, tz: str | None, now: datetime) -> date:
@@ -93,14 +110,9 @@ class KpiService:
             allowed = req.user_id in found.leader_ids or self._is_admin(req.client, req.user_id)
             if not allowed:
                 return False, "Only admins and the partnership's leaders can define joint KPIs."
-            people = known_people(session, req.workspace_id, found.id, cmd.owner_ids)
-            strangers = [u for u in cmd.owner_ids if u not in people or people[u].team_id is None]
-            if strangers:
-                return False, "Owners must be in one of the partnership's teams; not: " + ", ".join(
-                    f"<@{u}>" for u in strangers
-                )
-            if len({people[u].team_id for u in cmd.owner_ids}) < 2:
-                return False, "A joint KPI needs owners from at least two teams of the partnership."
+            owners = owners_for(session, req.workspace_id, found, cmd.owner_ids)
+            if isinstance(owners, str):
+                return False, owners
             today = now.date()
             goal = Goal(cmd.baseline, cmd.target, today, cmd.target_date, cmd.direction)
             problem = validate_goal(goal)
@@ -118,12 +130,18 @@ class KpiService:
                 target_date=cmd.target_date,
                 cadence=cmd.cadence,
                 created_by=req.user_id,
-                owners=tuple((people[u].member_id, people[u].team_id) for u in cmd.owner_ids),
+                owners=owners,
             )
             try:
                 kpi_id = kpis.add_kpi(session, new, now)
-            except kpis.KpiNameTaken:
-                return False, f"{found.name} already has a KPI named `{escape(cmd.name)}`."
+            except kpis.KpiNameTaken as taken:
+                if taken.removed:
+                    return False, (
+                        f"{escape(found.name)} has a removed KPI named `{escape(cmd.name)}`: "
+                        f'bring it back with `/tandem kpi restore "{escape(cmd.name)}"`, '
+                        "or choose another name."
+                    )
+                return False, f"{escape(found.name)} already has a KPI named `{escape(cmd.name)}`."
             audit.record(
                 session,
                 workspace_id=req.workspace_id,
@@ -151,44 +169,68 @@ class KpiService:
         )
 
     def update(self, req: KpiRequest, cmd: UpdateKpi) -> str:
+        """`/tandem kpi update NAME VALUE note…` (the note arrives Slack-escaped)."""
+        return self.check_in(
+            req.workspace_id, req.user_id, cmd.value, unescape(cmd.note), name=cmd.name
+        )[1]
+
+    def check_in(
+        self,
+        workspace_id: int,
+        user_id: str,
+        value: float,
+        note: str,
+        *,
+        name: str | None = None,
+        kpi_id: int | None = None,
+    ) -> tuple[bool, str]:
+        """An owner's reading for the KPI named (command) or picked (the prompt's form).
+
+        (recorded, what to tell the owner); `note` is plain text.
+        """
         now = self._clock()
         with transaction(self._sessions) as session:
-            member = org.find_member(session, req.workspace_id, req.user_id)
+            member = org.find_member(session, workspace_id, user_id)
             if member is None:
-                return UNKNOWN
-            ours = member_partnerships(session, req.workspace_id, req.user_id)
-            kpi_id = kpis.find_id(session, [p.id for p in ours], cmd.name)
+                return False, UNKNOWN
+            ours = member_partnerships(session, workspace_id, user_id)
             if kpi_id is None:
-                return f"None of your partnerships has a KPI named `{echo(cmd.name)}`; see `/tandem kpi`."
-            [state] = kpis.states(session, kpi_ids=[kpi_id])
+                kpi_id = kpis.find_id(session, [p.id for p in ours], name or "")
+            found = kpis.states(session, kpi_ids=[kpi_id]) if kpi_id is not None else []
+            if not found or kpi_id is None:
+                return False, (
+                    f"None of your partnerships has a KPI named `{echo(name or '')}`; "
+                    "see `/tandem kpi`."
+                    if name is not None
+                    else "This KPI is no longer tracked; see `/tandem kpi`."
+                )
+            [state] = found
             me = next((o for o in state.owners if o.member_id == member.id), None)
-            if me is None:
-                return f"Only the owners of *{escape(state.name)}* check in on it."
+            partnership = next((p for p in ours if p.id == state.partnership_id), None)
+            if me is None or partnership is None:
+                return False, f"Only the owners of *{escape(state.name)}* check in on it."
             today = self._today(member.tz, now)
-            note = strip_controls(unescape(cmd.note)).replace("\n", " ")
+            text = strip_controls(note).replace("\n", " ").strip()[:MAX_NOTE]
             checkin = kpis.add_checkin(
                 session,
                 kpi_id,
                 member.id,
                 me.team_id,
                 period_of(state.cadence, today),
-                cmd.value,
-                note,
+                value,
+                text,
                 now,
             )
-            _log_co_delivery(session, req.workspace_id, state, me, checkin, now)
-            partnership = next(p for p in ours if p.id == state.partnership_id)
-            milestone = reached_milestone(state.goal, cmd.value, state.celebrated)
+            _log_co_delivery(session, workspace_id, state, me, checkin, now)
+            milestone = reached_milestone(state.goal, value, state.celebrated)
             if milestone is not None and kpis.set_celebrated(session, kpi_id, milestone):
                 [fresh] = kpis.states(session, kpi_ids=[kpi_id])
                 queue_celebration(
-                    session, req.workspace_id, fresh, milestone, partnership.channel_id, now
+                    session, workspace_id, fresh, milestone, partnership.channel_id, now
                 )
-            queue_board(
-                session, req.workspace_id, partnership.id, partnership.channel_id, today, now
-            )
+            queue_board(session, workspace_id, partnership.id, partnership.channel_id, today, now)
         cheer = f" That's {milestone} % of the way: celebrated in the channel!" if milestone else ""
-        return f"Checked in: *{escape(state.name)}* is now {cmd.value:g}.{cheer}"
+        return True, f"Checked in: *{escape(state.name)}* is now {value:g}.{cheer}"
 
 
 def _log_co_delivery(

@@ -12,15 +12,21 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ContextBlock,
     HeaderBlock,
+    InputBlock,
     MarkdownTextObject,
+    PlainTextInputElement,
     SectionBlock,
 )
+from slack_sdk.models.views import View
 
-from rituals.kpi import Status, format_value, period_of, progress, status
+from rituals.kpi import MAX_NOTE, Gap, Status, checkin_gap, format_value, progress, status
 from rituals.slack_text import escape, truncate, user_mention
 from storage.kpis import KpiState
 
 KUDOS_ACTION_ID = "kpi_kudos"
+CHECKIN_ACTION_ID = "kpi_checkin_open"
+CHECKIN_CALLBACK_ID = "kpi_checkin"
+VALUE_BLOCK, NOTE_BLOCK = "kpi_value", "kpi_note"
 BOARD_TITLE = "Joint KPIs"
 _ICONS = {
     Status.ON_TRACK: ":large_green_circle:",
@@ -42,7 +48,8 @@ def change(state: KpiState) -> str:
 def kpi_line(state: KpiState, today: date, teams: Mapping[int, str], *, people: bool = True) -> str:
     """One KPI in words, for the board, App Home and the digest (names escaped once here).
 
-    With `people=False` (leaders' digest) the line says which teams checked in, not who.
+    With `people=False` (leaders' digest, as of a month's end) the line says
+    which teams checked in, not who, and a check-in still due is not news.
     """
     now = status(state.goal, state.latest, today)
     value = "—" if state.latest is None else format_value(state.latest, state.unit)
@@ -59,10 +66,12 @@ def kpi_line(state: KpiState, today: date, teams: Mapping[int, str], *, people: 
         f"{_ICONS[now]} *{escape(state.name)}* — {value} of {target} by "
         f"{state.goal.target_date:%d %b %Y}{done} · _{now.value}_ · {change(state)}"
     )
-    if state.latest_period is not None and state.latest_period != period_of(state.cadence, today):
-        line += " · :warning: missing this " + (
-            "week" if state.cadence.value == "weekly" else "month"
-        )
+    gap = checkin_gap(state.cadence, state.latest_period, state.goal.start, today)
+    period = "week" if state.cadence.value == "weekly" else "month"
+    if gap is Gap.MISSED:
+        line += f" · :warning: check-in missed last {period}"
+    elif gap is Gap.DUE and people:
+        line += f" · check-in due this {period}"
     return line + (f"\nChecked in by {who}" if who else "")
 
 
@@ -70,6 +79,15 @@ def board(states: Sequence[KpiState], today: date, teams: Mapping[int, str]) -> 
     """The weekly board: one section per KPI; the same message is updated in place."""
     blocks: list[Block] = [HeaderBlock(text=BOARD_TITLE)]
     shown = states[:_MAX_BOARD_KPIS]
+    if not states:
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text="No joint KPI at the moment. Admins and leaders add them with "
+                    "`/tandem kpi add …` or from Tandem's App Home."
+                )
+            )
+        )
     for state in shown:
         blocks.append(
             SectionBlock(
@@ -86,7 +104,9 @@ def board(states: Sequence[KpiState], today: date, teams: Mapping[int, str]) -> 
     counts = {s: 0 for s in Status}
     for state in states:
         counts[status(state.goal, state.latest, today)] += 1
-    text = f"{BOARD_TITLE}: " + ", ".join(f"{n} {s.value}" for s, n in counts.items() if n)
+    text = f"{BOARD_TITLE}: " + (
+        ", ".join(f"{n} {s.value}" for s, n in counts.items() if n) or "none at the moment"
+    )
     return {"text": text, "blocks": [b.to_dict() for b in blocks]}
 
 
@@ -121,9 +141,19 @@ def prompt(state: KpiState, *, reminder: bool) -> dict[str, Any]:
         f"{format_value(state.goal.target, state.unit)} by {state.goal.target_date:%d %b %Y}). "
         "One owner's entry counts for everyone."
     )
-    hint = f'`/tandem kpi update "{escape(state.name)}" <value> <one-line note>`'
+    hint = f'Or, from anywhere: `/tandem kpi update "{escape(state.name)}" <value> <one-line note>`'
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=truncate(text, 3000))),
+        ActionsBlock(
+            elements=[
+                ButtonElement(
+                    text="Check in",
+                    action_id=CHECKIN_ACTION_ID,
+                    value=str(state.id),
+                    style="primary",
+                )
+            ]
+        ),
         ContextBlock(elements=[MarkdownTextObject(text=hint)]),
     ]
     return {"text": f"{opening}: {state.name}", "blocks": [b.to_dict() for b in blocks]}
@@ -133,3 +163,51 @@ def member_list(states: Sequence[KpiState], today: date, teams: Mapping[int, str
     if not states:
         return "You own no joint KPI yet. Admins and leaders add them with `/tandem kpi add …`."
     return "\n".join(kpi_line(s, today, teams) for s in states)
+
+
+def notice_modal(text: str) -> dict[str, Any]:
+    """What a KPI form turns into once done, or shows instead of fields it cannot offer."""
+    view = View(
+        type="modal",
+        title=BOARD_TITLE,
+        close="Close",
+        blocks=[SectionBlock(text=MarkdownTextObject(text=truncate(text, 3000)))],
+    )
+    return view.to_dict()
+
+
+def checkin_modal(state: KpiState) -> dict[str, Any]:
+    """The prompt's form: the current value and a one-line note."""
+    last = "none yet" if state.latest is None else format_value(state.latest, state.unit)
+    target = format_value(state.goal.target, state.unit)
+    view = View(
+        type="modal",
+        callback_id=CHECKIN_CALLBACK_ID,
+        private_metadata=str(state.id),
+        title="Check in",
+        submit="Check in",
+        close="Cancel",
+        blocks=[
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=truncate(
+                        f"*{escape(state.name)}*: last value {last}; target {target} by "
+                        f"{state.goal.target_date:%d %b %Y}.",
+                        3000,
+                    )
+                )
+            ),
+            InputBlock(
+                block_id=VALUE_BLOCK,
+                label=f"Current value{f' ({state.unit})' if state.unit else ''}"[:2000],
+                element=PlainTextInputElement(action_id="value", max_length=20),
+            ),
+            InputBlock(
+                block_id=NOTE_BLOCK,
+                label="What changed, in one line",
+                optional=True,
+                element=PlainTextInputElement(action_id="value", max_length=MAX_NOTE),
+            ),
+        ],
+    )
+    return view.to_dict()

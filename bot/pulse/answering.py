@@ -68,7 +68,9 @@ class PulseAnswers:
         team_id = member_teams(session, round_.partnership_id, [member.id]).get(member.id)
         if team_id is None:
             return "This pulse is not for you."
-        if round_.closed or month_key(self._clock().date()) != round_.month:
+        now = self._clock()
+        legacy_over = round_.closes_at is None and month_key(now.date()) != round_.month
+        if round_.is_over(now) or legacy_over:
             return CLOSED
         return round_, team_id
 

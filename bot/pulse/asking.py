@@ -5,7 +5,9 @@ The ritual is member-local and its cron fires on the month's late weekdays
 second-to-last working day of their own calendar. Members away that day or
 opted out of the pulse are not asked, and not counted as asked. On the
 last working day, those asked who have not answered get one reminder (who
-answered is known until the round closes, and only for this).
+answered is known until the round closes, and only for this). Opening the
+month's round queues its close (bot/pulse/closing.py), due when the month
+ends in the partnership's time zone, the months the digest counts in.
 """
 
 from __future__ import annotations
@@ -15,12 +17,16 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from bot.digest import balance_timezone
+from bot.pulse.closing import close_job
 from bot.pulse.views import ask_message
+from rituals.balance import month_bounds
 from rituals.interactions import RitualKind
 from rituals.pulse import last_working_day, month_key, second_to_last_working_day
 from rituals.zones import zone_or_default
-from storage import pulse
+from storage import jobs, pulse
 from storage.kpis import outbox_keys_since
+from storage.models import Partnership
 from storage.occurrences import WonOccurrence
 from storage.org import RosterEntry, partnership_roster, partnership_team_names
 from storage.outbox import OutboundCall, direct_message, enqueue
@@ -71,11 +77,16 @@ def build_pulse(
     if not chosen:
         return
     teams = partnership_team_names(session, ritual.partnership_id)
+    partnership = session.get(Partnership, ritual.partnership_id)
+    if partnership is None:
+        return
+    zone = balance_timezone(partnership)
     calls: list[OutboundCall] = []
     for month in sorted({m for _, m, _ in chosen}):
         entries = [(e, remind) for e, m, remind in chosen if m == month]
         found = pulse.find_round(session, ritual.partnership_id, month)
-        if found is not None and found.closed:
+        closes_at = month_bounds(int(month[:4]), int(month[5:]), zone)[1]
+        if (found is not None and found.is_over(now)) or now >= closes_at:
             continue
         keys = [ask_key(found.id, e.member_id) for e, _ in entries] if found else []
         already = set(outbox_keys_since(session, keys))
@@ -83,8 +94,13 @@ def build_pulse(
         if found is not None:
             new = [e for e in new if ask_key(found.id, e.member_id) not in already]
         round_ = pulse.open_round(
-            session, ritual.partnership_id, month, dict(Counter(e.team_id for e in new))
+            session,
+            ritual.partnership_id,
+            month,
+            dict(Counter(e.team_id for e in new)),
+            closes_at,
         )
+        jobs.enqueue(session, close_job(ritual.workspace_id, ritual.partnership_id, round_), now)
         answered = pulse.respondents(session, round_.id)
         for entry, remind in entries:
             if remind and (

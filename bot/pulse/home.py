@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from bot.pulse.closing import round_results
 from bot.pulse.digest_section import team_results
 from rituals.pulse import MIN_GROUP, STUDY_REFERENCE
 from rituals.slack_text import escape
@@ -22,9 +23,7 @@ def member_pulse_text(
         if not rounds:
             continue
         names = partnership_team_names(session, partnership.id)
-        results = team_results(
-            pulse.team_counts(session, rounds[0].id, with_comments=False), rounds[0].asked, names
-        )
+        results = team_results(round_results(session, rounds[0]), rounds[0].asked, names)
         for team in team_ids:
             result = results.get(team)
             if result is None:

@@ -1,8 +1,10 @@
-"""The pulse end to end: ask → answer (and edit) → close → the digest's section.
+"""The pulse end to end: ask → answer (and edit) → close (its own job) → the digest's section.
 
 Marketing has six members and IT four, so IT stays under the minimum group
 size of five whatever its members answer, and the leaders' digest must show
 Marketing's result and comments and nothing of IT's but that it is hidden.
+The partnership keeps the default months (UTC), so the round closes at
+midnight UTC at the end of March.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from slack_sdk import WebClient
 from sqlalchemy import func, select
 
 from bot.digest import digest_ritual_defaults
+from bot.job_handlers import HANDLERS
+from bot.jobs import JobRunner
 from bot.outbox import OutboxSender, Pacer
+from bot.pulse.closing import PULSE_CLOSE
 from bot.pulse.views import (
     COMMENT_ACTION,
     COMMENT_BLOCK,
@@ -32,7 +37,7 @@ from rituals.interactions import InterdependenceType, RitualKind
 from storage import org
 from storage import rituals as ritual_store
 from storage.db import transaction
-from storage.models import PulseAnswer, PulseRespondent
+from storage.models import Job, PulseAnswer, PulseRespondent, PulseRound
 from tests.e2e.conftest import RunningBot
 from tests.fakes.signed import block_actions_payload, view_submission_payload
 from tests.fakes.slack_api import DEFAULT_TOKEN, TEAM_ID, Call
@@ -45,6 +50,7 @@ NAMES = {uid: f"person{uid[1:].lower()}" for uid in MARKETING + IT}
 START = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
 FRIDAY_27 = datetime(2026, 3, 27, 15, 0, 5, tzinfo=UTC)  # 15:00 GMT, not the pulse day
 MONDAY_30 = datetime(2026, 3, 30, 14, 0, 5, tzinfo=UTC)  # 15:00 BST, second-to-last working day
+MONTH_END = datetime(2026, 4, 1, 0, 0, tzinfo=UTC)  # the partnership's months are UTC
 DIGEST_AT = datetime(2026, 4, 1, 8, 0, 5, tzinfo=UTC)  # 09:00 BST, first working day
 
 
@@ -62,9 +68,13 @@ class Pulse:
     clock: Clock
 
     def tick(self, at: datetime) -> None:
+        """The worker at `at`: the tick, the due jobs, then the outbox."""
         self.clock.now = at
         tick(self.bot.services, at)
         client = WebClient(token=DEFAULT_TOKEN, base_url=self.bot.fake.url, retry_handlers=[])
+        runner = JobRunner(self.bot.services, client, HANDLERS, clock=self.clock)
+        while runner.run_once(limit=10):
+            pass
         sender = OutboxSender(
             self.bot.services.sessions,
             client,
@@ -145,6 +155,12 @@ def pulse_bot(bot: RunningBot, monkeypatch: pytest.MonkeyPatch) -> Iterator[Puls
     yield Pulse(bot, clock)
 
 
+def _posts(calls: list[Call], channel: str) -> list[Call]:
+    return [
+        c for c in calls if c.method == "chat.postMessage" and c.params.get("channel") == channel
+    ]
+
+
 def _dms(calls: list[Call], user_id: str) -> list[Call]:
     return [
         c for c in calls if c.method == "chat.postMessage" and c.params.get("channel") == user_id
@@ -196,11 +212,28 @@ def test_ask_answer_edit_close_and_digest_keep_people_out_of_sight(pulse_bot: Pu
     pulse_bot.tick(MONDAY_30 + timedelta(days=1, minutes=1))
     assert len(_dms(fake.calls, "UI4")) == 2
 
-    # The month ends; the digest closes the round and reports it.
-    pulse_bot.tick(DIGEST_AT)
+    # Opening the round queued its close: a job of its own, due when the month ends.
+    with pulse_bot.bot.services.sessions() as session:
+        [job] = session.scalars(select(Job).where(Job.kind == PULSE_CLOSE)).all()
+        closes_at = session.scalar(select(PulseRound.closes_at))
+    assert job.run_after == closes_at == MONTH_END and job.ritual_id is None
+    # Once the month is over no answer is taken, even before the job has run.
+    pulse_bot.clock.now = MONTH_END
+    assert "has closed" in pulse_bot.submit("UM2", round_id, "5", "late")
+
+    # The job closes the round: who answered is forgotten, the joint channel is told.
+    pulse_bot.tick(MONTH_END + timedelta(seconds=5))
     with pulse_bot.bot.services.sessions() as session:
         assert session.scalar(select(func.count()).select_from(PulseRespondent)) == 0
+        assert session.scalar(select(PulseRound.closed_at)) is not None
+        assert session.scalar(select(Job.state).where(Job.kind == PULSE_CLOSE)) == "done"
+    [notice] = _posts(fake.calls, "CJOINT")
+    assert "has closed" in notice.params["text"] and "App Home" in notice.params["text"]
     assert "has closed" in pulse_bot.submit("UM2", round_id, "5", "late")
+    assert _dms(fake.calls, "ULEAD") == []  # the digest comes later, on its own schedule
+
+    # The first working day: the digest reports the closed round.
+    pulse_bot.tick(DIGEST_AT)
     [digest] = _dms(fake.calls, "ULEAD")
     text = json.dumps(digest.json_param("blocks"), ensure_ascii=False)
     assert "How the collaboration feels" in text
@@ -228,7 +261,7 @@ def test_members_see_their_teams_result_once_the_pulse_closed(pulse_bot: Pulse) 
     for uid in MARKETING[:5]:
         pulse_bot.submit(uid, round_id, "4")
     assert "Your team's collaboration pulse" not in _home(pulse_bot, "UM1")  # still open
-    pulse_bot.tick(DIGEST_AT)
+    pulse_bot.tick(MONTH_END + timedelta(minutes=1))  # the close job, not the digest
     assert "Marketing, 2026-03: 100 % rated the collaboration effective" in _home(pulse_bot, "UM1")
     assert "IT, 2026-03: fewer than 5 answers" in _home(pulse_bot, "UI1")
 

@@ -62,3 +62,11 @@ def test_trend() -> None:
     assert trend(50, 40) == "↑ 10 pts"
     assert trend(40, 50) == "↓ 10 pts"
     assert trend(40, None) == ""
+
+
+def test_first_and_last_names_go_alone_too_but_ordinary_words_stay() -> None:
+    names = ["Ana Lopez", "Will Smith", "jo"]
+    cleaned = scrub("ana lopez and Lopez and Ana; we will ask Will, and Jo; banana", names)
+    assert cleaned == (
+        f"{REMOVED} and {REMOVED} and {REMOVED}; we will ask {REMOVED}, and {REMOVED}; banana"
+    )

@@ -275,3 +275,57 @@ def test_forgetting_leaves_a_marker_that_names_nobody(
         (marker,) = s.scalars(select(ForgottenMember)).all()
     assert marker.id_hash == member_data.forgotten_hash(WHO) and WHO not in marker.id_hash
     assert marker.forgotten_at == FORGOTTEN_AT
+
+
+def test_kpi_check_ins_and_an_open_pulse_answer_are_exported_then_forgotten(
+    session_factory: sessionmaker[Session],
+) -> None:
+    from rituals.kpi import Cadence, Direction
+    from storage import kpis, pulse
+    from storage.models import KpiCheckin, KpiOwner, PulseAnswer, PulseRespondent
+
+    world = seed_world(session_factory)
+    me, other = world.member(WHO), world.member("UIT1")
+    with transaction(session_factory) as s:
+        kpi_id = kpis.add_kpi(
+            s,
+            kpis.NewKpi(
+                world.workspace_id,
+                world.partnership_id,
+                "Lead time",
+                "days",
+                Direction.LOWER,
+                20.0,
+                10.0,
+                date(2025, 3, 1),
+                date(2025, 6, 30),
+                Cadence.WEEKLY,
+                "UMAR1",
+                ((me, world.teams["Marketing"]), (other, world.teams["IT"])),
+            ),
+            FORGOTTEN_AT,
+        )
+        kpis.add_checkin(
+            s, kpi_id, me, world.teams["Marketing"], "2025-W15", 18.0, "our secret", FORGOTTEN_AT
+        )
+        rnd = pulse.open_round(s, world.partnership_id, "2025-04", {world.teams["Marketing"]: 6})
+        pulse.answer(s, rnd.id, me, world.teams["Marketing"], 2, "my candid view")
+    with session_factory() as s:
+        data = member_data.member_data(s, me)
+    assert data is not None
+    assert data.kpis_owned == ("Lead time",)
+    [checkin] = data.kpi_checkins
+    assert (checkin.kpi, checkin.value, checkin.note) == ("Lead time", 18.0, "our secret")
+    [answer] = data.pulse_answers
+    assert (answer.month, answer.score, answer.comment) == ("2025-04", 2, "my candid view")
+
+    with transaction(session_factory) as s:
+        member_data.forget_member(s, world.workspace_id, WHO, FORGOTTEN_AT)
+    with session_factory() as s:
+        row = s.scalars(select(KpiCheckin)).one()
+        assert (row.member_id, row.note, row.value) == (None, "", 18.0)
+        assert s.scalars(select(KpiOwner.member_id)).all() == [other]
+        assert s.scalars(select(PulseRespondent)).all() == []
+        assert s.scalar(select(func.count()).select_from(PulseAnswer)) == 1  # kept, unlinked
+        data = member_data.member_data(s, me)
+    assert data is not None and data.kpi_checkins == () and data.pulse_answers == ()
