@@ -200,8 +200,8 @@ class Run:
                 f"; {r.members:,} members (+{r.added:,} / -{r.removed:,}, {r.excluded} left out)"
             )
         return (
-            f"  {self.label:<38} {self.seconds:7.2f} s   calls: {calls}; {self.limited_calls} "
-            f"answered 429; waits {self.waited / 60:5.1f} min{outcome}"
+            f"  {self.label:<38} {self.seconds:7.2f} s   calls: {calls}; {self.ok_calls} answered, "
+            f"{self.limited_calls} answered 429; waits {self.waited / 60:5.1f} min{outcome}"
         )
 
 
