@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from bot.digest import balance_timezone
 from bot.pulse.closing import close_job
 from bot.pulse.views import ask_message
-from rituals.balance import month_bounds
 from rituals.interactions import RitualKind
+from rituals.periods import month_bounds
 from rituals.pulse import last_working_day, month_key, second_to_last_working_day
 from rituals.zones import zone_or_default
 from storage import jobs, pulse

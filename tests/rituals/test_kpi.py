@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from rituals.commands import InvalidCommand
 from rituals.kpi import (
     Cadence,
     Direction,
@@ -19,7 +20,7 @@ from rituals.kpi import (
     status,
     validate_goal,
 )
-from rituals.kpi_commands import CommandError, EditKpi, RemoveKpi, RestoreKpi, parse
+from rituals.kpi_commands import EditKpi, RemoveKpi, RestoreKpi, parse
 
 UP = Goal(10.0, 20.0, date(2026, 1, 1), date(2026, 4, 11), Direction.HIGHER)
 DOWN = Goal(100.0, 50.0, date(2026, 1, 1), date(2026, 4, 11), Direction.LOWER)
@@ -128,4 +129,4 @@ def test_kpi_commands_edit_remove_and_restore() -> None:
         ('remove "Lead time" target=3', "Unknown option"),
     ):
         found = parse(bad)
-        assert isinstance(found, CommandError) and why in found.message, (bad, found)
+        assert isinstance(found, InvalidCommand) and why in found.message, (bad, found)
