@@ -381,6 +381,23 @@ def measure(
                 )
                 fake.group(0, members)
 
+                before = waits.waited
+                start = time.perf_counter()
+                bare_reads(client)
+                anchor_reads = _counted(
+                    "anchor: the same pages, bare, no database",
+                    fake.calls(),
+                    waits,
+                    before,
+                    time.perf_counter() - start,
+                    None,
+                )
+                report(anchor_reads.line())
+                insert_seconds = bare_insert(services, members)
+                report(
+                    f"  anchor: {members:,} member and {members:,} membership rows, "
+                    f"bulk-inserted bare: {insert_seconds:.2f} s"
+                )
                 traced_workspace = _team(services, "TTRACE")
                 rss_before = _vm_kib("VmRSS")
                 can_reset = _reset_peak_rss()
@@ -401,23 +418,6 @@ def measure(
                     f"allocations ({traced_peak / members:.0f} bytes a member); peak RSS growth {growth}"
                 )
 
-                before = waits.waited
-                start = time.perf_counter()
-                bare_reads(client)
-                anchor_reads = _counted(
-                    "anchor: the same pages, bare, no database",
-                    fake.calls(),
-                    waits,
-                    before,
-                    time.perf_counter() - start,
-                    None,
-                )
-                report(anchor_reads.line())
-                insert_seconds = bare_insert(services, members)
-                report(
-                    f"  anchor: {members:,} member and {members:,} membership rows, "
-                    f"bulk-inserted bare: {insert_seconds:.2f} s"
-                )
         finally:
             fake.close()
             clock.close()
